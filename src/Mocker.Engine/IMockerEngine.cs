@@ -1,0 +1,14 @@
+using Mocker.Engine.Build;
+using Mocker.Engine.Containers;
+using Mocker.Engine.Images;
+
+namespace Mocker.Engine;
+
+/// <summary>The engine as the daemon sees it: the composition of the subsystems, opened once per data root.</summary>
+public interface IMockerEngine : IAsyncDisposable
+{
+    EngineOptions Options { get; }
+    IContainerService Containers { get; }
+    IImageService Images { get; }
+    IBuildService Builder { get; }
+}
