@@ -17,6 +17,7 @@ internal static partial class Libc
     internal const ulong MS_RDONLY = 1;
     internal const ulong MS_BIND = 4096;
     internal const ulong MS_REC = 16384;
+    internal const ulong MS_REMOUNT = 32;
     internal const int MNT_DETACH = 2;
 
     /// <summary>errno text for the last P/Invoke failure, e.g. "No such file or directory".</summary>
