@@ -541,11 +541,11 @@ internal static class BusyboxRootfs
         foreach (var dir in Dirs)
         {
             var mode = dir == "tmp" ? (UnixFileMode)Convert.ToInt32("1777", 8) : dir == "root" ? (UnixFileMode)Convert.ToInt32("700", 8) : (UnixFileMode)Convert.ToInt32("755", 8);
-            entries[dir + "/"] = () => new PaxTarEntry(TarEntryType.Directory, dir + "/") { Mode = mode, ModificationTime = mtime };
+            entries[dir + "/"] = () => new GnuTarEntry(TarEntryType.Directory, dir + "/") { Mode = mode, ModificationTime = mtime };
         }
         entries["etc/passwd"] = () => TextFile("etc/passwd", Passwd, mtime);
         entries["etc/group"] = () => TextFile("etc/group", Group, mtime);
-        entries["bin/busybox"] = () => new PaxTarEntry(TarEntryType.RegularFile, "bin/busybox")
+        entries["bin/busybox"] = () => new GnuTarEntry(TarEntryType.RegularFile, "bin/busybox")
         {
             Mode = (UnixFileMode)Convert.ToInt32("755", 8),
             ModificationTime = mtime,
@@ -563,11 +563,11 @@ internal static class BusyboxRootfs
             var dir = Path.GetDirectoryName(path)!;
             if (!entries.ContainsKey(dir + "/"))
             {
-                entries[dir + "/"] = () => new PaxTarEntry(TarEntryType.Directory, dir + "/") { Mode = (UnixFileMode)Convert.ToInt32("755", 8), ModificationTime = mtime };
+                entries[dir + "/"] = () => new GnuTarEntry(TarEntryType.Directory, dir + "/") { Mode = (UnixFileMode)Convert.ToInt32("755", 8), ModificationTime = mtime };
             }
-            entries[path] = () => new PaxTarEntry(TarEntryType.SymbolicLink, path) { LinkName = target, Mode = (UnixFileMode)Convert.ToInt32("777", 8), ModificationTime = mtime };
+            entries[path] = () => new GnuTarEntry(TarEntryType.SymbolicLink, path) { LinkName = target, Mode = (UnixFileMode)Convert.ToInt32("777", 8), ModificationTime = mtime };
         }
-        await using var writer = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
+        await using var writer = new TarWriter(output, TarEntryFormat.Gnu, leaveOpen: true);
         foreach (var make in entries.Values)
         {
             var entry = make();
@@ -579,7 +579,7 @@ internal static class BusyboxRootfs
         }
     }
 
-    private static PaxTarEntry TextFile(string name, string text, DateTimeOffset mtime) =>
+    private static GnuTarEntry TextFile(string name, string text, DateTimeOffset mtime) =>
         new(TarEntryType.RegularFile, name)
         {
             Mode = (UnixFileMode)Convert.ToInt32("644", 8),

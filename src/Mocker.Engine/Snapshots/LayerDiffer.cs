@@ -6,7 +6,7 @@ namespace Mocker.Engine.Snapshots;
 
 /// <summary>
 /// <see cref="ILayerDiffer"/> for overlay upper directories (containerd pkg/archive WriteDiff over overlay changes):
-/// entries in ordinal path order, PAX headers carrying uid/gid/mode/mtime and SCHILY.xattr.* (trusted.overlay.* are
+/// entries in ordinal path order with uid/gid/mode/mtime, PAX SCHILY.xattr.* records where xattrs exist (trusted.overlay.* are
 /// overlay bookkeeping and skipped), whiteout devices as ".wh.name", opaque directories followed by ".wh..wh..opq",
 /// files sharing an inode inside the layer as hard links to the first path written.
 /// </summary>
@@ -19,7 +19,7 @@ public sealed class LayerDiffer : ILayerDiffer
     {
         var root = Path.GetFullPath(upperDir).TrimEnd('/');
         await using var hashing = new HashingStream(output);
-        await using (var writer = new TarWriter(hashing, TarEntryFormat.Pax, leaveOpen: true))
+        await using (var writer = new TarWriter(hashing, TarEntryFormat.Gnu, leaveOpen: true))
         {
             var links = new Dictionary<(ulong, ulong), string>();
             await WriteDirAsync(writer, root, "", links, ct).ConfigureAwait(false);
@@ -45,7 +45,7 @@ public sealed class LayerDiffer : ILayerDiffer
             if (st.Type == Libc.S_IFCHR && st.Rdev == 0)
             {
                 var whiteout = rel.Length == 0 ? ".wh." + name : rel + "/.wh." + name;
-                await writer.WriteEntryAsync(Header(TarEntryType.RegularFile, whiteout, st, path, withXattrs: false), ct).ConfigureAwait(false);
+                await writer.WriteEntryAsync(Marker(whiteout), ct).ConfigureAwait(false);
                 continue;
             }
             switch (st.Type)
@@ -54,7 +54,7 @@ public sealed class LayerDiffer : ILayerDiffer
                     await writer.WriteEntryAsync(Header(TarEntryType.Directory, entryName + "/", st, path, withXattrs: true), ct).ConfigureAwait(false);
                     if (Libc.GetXattr(path, OpaqueXattr) is [(byte)'y'])
                     {
-                        await writer.WriteEntryAsync(Header(TarEntryType.RegularFile, entryName + "/.wh..wh..opq", st, path, withXattrs: false), ct).ConfigureAwait(false);
+                        await writer.WriteEntryAsync(Marker(entryName + "/.wh..wh..opq"), ct).ConfigureAwait(false);
                     }
                     await WriteDirAsync(writer, root, entryName, links, ct).ConfigureAwait(false);
                     break;
@@ -96,7 +96,15 @@ public sealed class LayerDiffer : ILayerDiffer
         }
     }
 
-    private static PaxTarEntry Header(TarEntryType type, string name, in Libc.StatBuf st, string path, bool withXattrs)
+    /// <summary>Whiteout markers carry no metadata of their own: fixed values keep the diff deterministic.</summary>
+    private static GnuTarEntry Marker(string name) =>
+        new(TarEntryType.RegularFile, name) { Mode = 0, ModificationTime = DateTimeOffset.UnixEpoch };
+
+    /// <summary>
+    /// GNU headers unless xattrs need PAX records: .NET names PAX extended headers after the process ID, which would make
+    /// the same changes hash differently in another daemon process.
+    /// </summary>
+    private static PosixTarEntry Header(TarEntryType type, string name, in Libc.StatBuf st, string path, bool withXattrs)
     {
         var attrs = new Dictionary<string, string>(StringComparer.Ordinal);
         if (withXattrs)
@@ -109,13 +117,11 @@ public sealed class LayerDiffer : ILayerDiffer
                 }
             }
         }
-        var mtime = DateTimeOffset.FromUnixTimeSeconds(st.MtimeSec);
-        return new PaxTarEntry(type, name, attrs)
-        {
-            Uid = (int)st.Uid,
-            Gid = (int)st.Gid,
-            Mode = (UnixFileMode)(st.Mode & 0xFFF),
-            ModificationTime = mtime,
-        };
+        PosixTarEntry entry = attrs.Count > 0 ? new PaxTarEntry(type, name, attrs) : new GnuTarEntry(type, name);
+        entry.Uid = (int)st.Uid;
+        entry.Gid = (int)st.Gid;
+        entry.Mode = (UnixFileMode)(st.Mode & 0xFFF);
+        entry.ModificationTime = DateTimeOffset.FromUnixTimeSeconds(st.MtimeSec);
+        return entry;
     }
 }

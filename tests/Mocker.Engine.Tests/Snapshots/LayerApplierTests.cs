@@ -18,17 +18,17 @@ public sealed class LayerApplierTests : IDisposable
     {
         _root = Path.Combine(_dir, "root");
         _sentinel = Path.Combine(_dir, "sentinel");
-        System.IO.Directory.CreateDirectory(_root);
-        System.IO.Directory.CreateDirectory(Path.Combine(_sentinel, "etc"));
+        Directory.CreateDirectory(_root);
+        Directory.CreateDirectory(Path.Combine(_sentinel, "etc"));
         System.IO.File.WriteAllText(Path.Combine(_sentinel, "etc", "passwd"), "sentinel");
     }
 
-    public void Dispose() => System.IO.Directory.Delete(_dir, recursive: true);
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private void AssertSentinelUntouched()
     {
-        Assert.Equal([_root, _sentinel], System.IO.Directory.EnumerateFileSystemEntries(_dir).Order(StringComparer.Ordinal));
-        var entries = System.IO.Directory.EnumerateFileSystemEntries(_sentinel, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal([_root, _sentinel], Directory.EnumerateFileSystemEntries(_dir).Order(StringComparer.Ordinal));
+        var entries = Directory.EnumerateFileSystemEntries(_sentinel, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
         Assert.Equal([Path.Combine(_sentinel, "etc"), Path.Combine(_sentinel, "etc", "passwd")], entries);
         Assert.Equal("sentinel", System.IO.File.ReadAllText(Path.Combine(_sentinel, "etc", "passwd")));
     }
@@ -39,7 +39,7 @@ public sealed class LayerApplierTests : IDisposable
     public async Task AppliesFilesDirsLinksAndMetadata()
     {
         var mtime = new DateTimeOffset(2020, 1, 2, 3, 4, 5, TimeSpan.Zero);
-        var dir = Directory("usr/");
+        var dir = DirEntry("usr/");
         dir.ModificationTime = mtime;
         var file = TextFile("usr/hello", "hi");
         file.Uid = 1000;
@@ -87,10 +87,10 @@ public sealed class LayerApplierTests : IDisposable
     [Fact]
     public async Task ReplacesExistingEntries()
     {
-        await Apply(Directory("d/"), TextFile("d/f", "1"), TextFile("g", "1"));
-        await Apply(TextFile("d", "now a file"), Directory("g/"));
+        await Apply(DirEntry("d/"), TextFile("d/f", "1"), TextFile("g", "1"));
+        await Apply(TextFile("d", "now a file"), DirEntry("g/"));
         Assert.Equal("now a file", System.IO.File.ReadAllText(Path.Combine(_root, "d")));
-        Assert.True(System.IO.Directory.Exists(Path.Combine(_root, "g")));
+        Assert.True(Directory.Exists(Path.Combine(_root, "g")));
     }
 
     [Theory]
@@ -132,7 +132,7 @@ public sealed class LayerApplierTests : IDisposable
     [Fact]
     public async Task DeepSymlinkChainsStayInside()
     {
-        await Apply(Symlink("l1", "l2"), Symlink("l2", "l3/../l4"), Directory("l3/"), Symlink("l4", "/../../" + _sentinel.TrimStart('/')), TextFile("l1/etc/passwd", "inside"));
+        await Apply(Symlink("l1", "l2"), Symlink("l2", "l3/../l4"), DirEntry("l3/"), Symlink("l4", "/../../" + _sentinel.TrimStart('/')), TextFile("l1/etc/passwd", "inside"));
         Assert.Equal("inside", System.IO.File.ReadAllText(Path.Combine(_root, _sentinel.TrimStart('/'), "etc/passwd")));
         AssertSentinelUntouched();
     }
@@ -171,7 +171,7 @@ public sealed class LayerApplierTests : IDisposable
     [Fact]
     public async Task WhiteoutsBecomeOverlayForm()
     {
-        await Apply(Directory("d/"), TextFile("d/.wh..wh..opq", ""), TextFile(".wh.gone", ""));
+        await Apply(DirEntry("d/"), TextFile("d/.wh..wh..opq", ""), TextFile(".wh.gone", ""));
         Assert.True(Native.Libc.TryLstat(Path.Combine(_root, "gone"), out var st));
         Assert.Equal(Native.Libc.S_IFCHR, st.Type);
         Assert.Equal(0ul, st.Rdev);

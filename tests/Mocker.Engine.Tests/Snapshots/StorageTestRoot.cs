@@ -87,12 +87,15 @@ internal sealed class StorageTestRoot : IDisposable
         return ms;
     }
 
+    /// <summary>Fixed so that equal entries make equal tars (the default is "now").</summary>
+    public static readonly DateTimeOffset Epoch = new(2024, 5, 6, 7, 8, 9, TimeSpan.Zero);
+
     public static PaxTarEntry TextFile(string name, string text) =>
-        new(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)), Mode = (UnixFileMode)Convert.ToInt32("644", 8) };
+        new(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)), Mode = (UnixFileMode)Convert.ToInt32("644", 8), ModificationTime = Epoch };
 
-    public static PaxTarEntry Directory(string name) => new(TarEntryType.Directory, name) { Mode = (UnixFileMode)Convert.ToInt32("755", 8) };
+    public static PaxTarEntry DirEntry(string name) => new(TarEntryType.Directory, name) { Mode = (UnixFileMode)Convert.ToInt32("755", 8), ModificationTime = Epoch };
 
-    public static PaxTarEntry Symlink(string name, string target) => new(TarEntryType.SymbolicLink, name) { LinkName = target };
+    public static PaxTarEntry Symlink(string name, string target) => new(TarEntryType.SymbolicLink, name) { LinkName = target, ModificationTime = Epoch };
 
-    public static PaxTarEntry HardLink(string name, string target) => new(TarEntryType.HardLink, name) { LinkName = target };
+    public static PaxTarEntry HardLink(string name, string target) => new(TarEntryType.HardLink, name) { LinkName = target, ModificationTime = Epoch };
 }
