@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Formats.Tar;
 using System.Globalization;
+using System.IO.Pipelines;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Mocker.Api;
@@ -72,7 +73,7 @@ public sealed class ImageService(
                 Created = created.ToUnixTimeSeconds(),
                 Size = img.Size,
                 VirtualSize = img.Size,
-                Labels = img.Config.Config?.Labels ?? [],
+                Labels = img.Config.Config?.Labels,
             });
         }
         return result;
@@ -144,7 +145,7 @@ public sealed class ImageService(
                 return (items, 0);
             }
         }
-        else if (refs.Count > 1 && !force && refs.Select(r => Reference.Parse(r).Name).Distinct().Count() > 1)
+        else if (!force && !IsSingleReference(refs))
         {
             throw MockerException.Conflict($"conflict: unable to delete {img.Id.Short} (must be forced) - image is referenced in multiple repositories");
         }
@@ -157,7 +158,7 @@ public sealed class ImageService(
         {
             throw MockerException.Conflict($"conflict: unable to delete {img.Id.Short} (must be forced) - image is being used by a container");
         }
-        foreach (var r in byId ? refs : [])
+        foreach (var r in byId && (force || IsSingleReference(refs)) ? refs : [])
         {
             items.Add(new ImageDeleteResponseItem { Untagged = Reference.Parse(r).FamiliarString() });
         }
@@ -167,6 +168,27 @@ public sealed class ImageService(
         var reclaimed = await RemoveSnapshotsAsync(img, remaining, items, ct).ConfigureAwait(false);
         await RemoveBlobsAsync(img, remaining, ct).ConfigureAwait(false);
         return (items, reclaimed);
+    }
+
+    /// <summary>
+    /// Docker's isSingleReference: at most one tag, and any digest references belong to that tag's repository. Deleting by
+    /// ID then removes those references without force.
+    /// </summary>
+    private static bool IsSingleReference(List<string> refs)
+    {
+        if (refs.Count <= 1)
+        {
+            return true;
+        }
+        var parsed = refs.Select(Reference.Parse).ToList();
+        var tags = parsed.Where(r => r.Digest is null).ToList();
+        var digestRepos = parsed.Where(r => r.Digest is not null).Select(r => r.Name).Distinct().ToList();
+        if (tags.Count > 1)
+        {
+            return false;
+        }
+        var single = tags.Count == 1 ? tags[0] : parsed[0];
+        return digestRepos.Count == 1 && digestRepos[0] == single.Name;
     }
 
     private static bool IsIdPrefix(Digest id, string name)
@@ -205,25 +227,27 @@ public sealed class ImageService(
 
     private async Task RemoveBlobsAsync(ImageRecord img, List<ImageRecord> remaining, CancellationToken ct)
     {
-        var keep = new HashSet<Digest>();
-        foreach (var other in remaining)
-        {
-            keep.Add(other.ManifestDigest);
-            keep.Add(other.Id);
-            if (await ReadManifestAsync(other.ManifestDigest, ct).ConfigureAwait(false) is { } m)
-            {
-                keep.UnionWith(m.Layers.Select(l => l.Digest));
-            }
-        }
-        var mine = new List<Digest> { img.ManifestDigest, img.Id };
-        if (await ReadManifestAsync(img.ManifestDigest, ct).ConfigureAwait(false) is { } manifest)
-        {
-            mine.AddRange(manifest.Layers.Select(l => l.Digest));
-        }
-        foreach (var d in mine.Where(d => !keep.Contains(d)))
+        var keep = await ReferencedBlobsAsync(remaining, ct).ConfigureAwait(false);
+        foreach (var d in (await ReferencedBlobsAsync([img], ct).ConfigureAwait(false)).Where(d => !keep.Contains(d)))
         {
             await content.DeleteAsync(d, ct).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Config, manifest and layer blobs the given images need.</summary>
+    private async Task<HashSet<Digest>> ReferencedBlobsAsync(IEnumerable<ImageRecord> images, CancellationToken ct)
+    {
+        var blobs = new HashSet<Digest>();
+        foreach (var image in images)
+        {
+            blobs.Add(image.ManifestDigest);
+            blobs.Add(image.Id);
+            if (await ReadManifestAsync(image.ManifestDigest, ct).ConfigureAwait(false) is { } m)
+            {
+                blobs.UnionWith(m.Layers.Select(l => l.Digest));
+            }
+        }
+        return blobs;
     }
 
     private async Task<ImageManifest?> ReadManifestAsync(Digest digest, CancellationToken ct)
@@ -376,18 +400,41 @@ public sealed class ImageService(
         string os, string arch, string? variant, Reference? target, CancellationToken ct)
     {
         var (isGzip, input) = await Compression.PeekAsync(tarball, ct).ConfigureAwait(false);
-        var layerDesc = await content.WriteAsync(input, isGzip ? MediaTypes.OciLayerGzip : MediaTypes.OciLayer, null, ct).ConfigureAwait(false);
+        var mediaType = isGzip ? MediaTypes.OciLayerGzip : MediaTypes.OciLayer;
+        // One pass over the body: the unpacker reads through a tee whose copy streams into the content store.
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, useSynchronizationContext: false));
+        var tee = new TeeStream(input, pipe.Writer);
+        Descriptor? layerDesc = null;
+        var storing = Task.Run(async () =>
+        {
+            await using var reader = pipe.Reader.AsStream();
+            layerDesc = await content.WriteAsync(reader, mediaType, null, ct).ConfigureAwait(false);
+        }, ct);
         UnpackedLayer unpacked;
         try
         {
-            await using var blob = content.OpenRead(layerDesc.Digest);
-            unpacked = await unpacker.UnpackAsync(blob, null, null, ct).ConfigureAwait(false);
+            try
+            {
+                unpacked = await unpacker.UnpackAsync(tee, null, null, ct).ConfigureAwait(false);
+                await tee.CompleteAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                await pipe.Writer.CompleteAsync(e).ConfigureAwait(false);
+                throw;
+            }
+            finally
+            {
+                await storing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+            await storing.ConfigureAwait(false);
         }
         catch
         {
-            if (!(await store.ListAsync(CancellationToken.None).ConfigureAwait(false)).Any(i => BlobUsed(i, layerDesc.Digest)))
+            if (layerDesc is { } written
+                && !(await ReferencedBlobsAsync(await store.ListAsync(CancellationToken.None).ConfigureAwait(false), CancellationToken.None).ConfigureAwait(false)).Contains(written.Digest))
             {
-                await content.DeleteAsync(layerDesc.Digest, CancellationToken.None).ConfigureAwait(false);
+                await content.DeleteAsync(written.Digest, CancellationToken.None).ConfigureAwait(false);
             }
             throw;
         }
@@ -404,7 +451,7 @@ public sealed class ImageService(
             History = [new HistoryEntry { Created = createdText, CreatedBy = "", Comment = string.IsNullOrEmpty(message) ? null : message }],
         };
         var configDesc = await content.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(imageConfig, OciJsonContext.Default.ImageConfig), MediaTypes.OciConfig, ct).ConfigureAwait(false);
-        var manifest = new ImageManifest { Config = configDesc, Layers = [layerDesc] };
+        var manifest = new ImageManifest { Config = configDesc, Layers = [layerDesc!] };
         var manifestDesc = await content.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(manifest, OciJsonContext.Default.ImageManifest), MediaTypes.OciManifest, ct).ConfigureAwait(false);
         var record = new ImageRecord
         {
@@ -422,8 +469,6 @@ public sealed class ImageService(
         }
         return record.Id.ToString();
     }
-
-    private static bool BlobUsed(ImageRecord image, Digest digest) => image.Id == digest || image.ManifestDigest == digest;
 
     private static (string Os, string Arch, string? Variant) ParsePlatform(string? platform)
     {
