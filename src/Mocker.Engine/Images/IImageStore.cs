@@ -25,6 +25,8 @@ public sealed record ImageRecord
     public DateTimeOffset CreatedAt { get; init; }
     /// <summary>The image this one was built or committed from locally (Docker's Parent); null otherwise.</summary>
     public Digest? Parent { get; init; }
+    /// <summary>When a reference was last pointed at this image (Docker's Metadata.LastTagTime); null when never tagged. Set by the store.</summary>
+    public DateTimeOffset? LastTagTime { get; init; }
 }
 
 /// <summary>

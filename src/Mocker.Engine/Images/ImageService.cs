@@ -82,7 +82,6 @@ public sealed class ImageService(
     public async Task<ImageInspectResponse> InspectAsync(string name, CancellationToken ct)
     {
         var img = await store.GetAsync(name, ct).ConfigureAwait(false);
-        var lastTag = store is ImageStore s ? await s.LastTagTimeAsync(img.Id, ct).ConfigureAwait(false) : null;
         var graph = new Dictionary<string, string>();
         if (img.TopChainId is not null && await snapshotter.StatAsync(img.TopChainId, ct).ConfigureAwait(false) is not null)
         {
@@ -105,7 +104,7 @@ public sealed class ImageService(
             VirtualSize = img.Size,
             GraphDriver = new GraphDriverData { Name = "overlay2", Data = graph },
             RootFS = new RootFS { Layers = img.Config.RootFs.DiffIds.Select(d => d.ToString()).ToList() },
-            Metadata = new ImageMetadata { LastTagTime = lastTag is { } t ? RfcNano(t) : "0001-01-01T00:00:00Z" },
+            Metadata = new ImageMetadata { LastTagTime = img.LastTagTime is { } t ? RfcNano(t) : "0001-01-01T00:00:00Z" },
         };
     }
 
@@ -122,9 +121,13 @@ public sealed class ImageService(
     }
 
     public async Task<IReadOnlyList<ImageDeleteResponseItem>> RemoveAsync(string name, bool force, bool noPrune, Func<string, bool> isImageInUse, CancellationToken ct) =>
-        (await RemoveCoreAsync(name, force, isImageInUse, ct).ConfigureAwait(false)).Items;
+        (await RemoveCoreAsync(name, force, !noPrune, isImageInUse, ct).ConfigureAwait(false)).Items;
 
-    private async Task<(List<ImageDeleteResponseItem> Items, long Reclaimed)> RemoveCoreAsync(string name, bool force, Func<string, bool> isImageInUse, CancellationToken ct)
+    /// <summary>
+    /// Docker's ImageDelete: untag when named by reference and other references remain; otherwise check conflicts, delete,
+    /// and (with <paramref name="pruneParents"/>) delete parents left dangling and unused. Returns the items and bytes freed.
+    /// </summary>
+    private async Task<(List<ImageDeleteResponseItem> Items, long Reclaimed)> RemoveCoreAsync(string name, bool force, bool pruneParents, Func<string, bool> isImageInUse, CancellationToken ct)
     {
         var img = await store.GetAsync(name, ct).ConfigureAwait(false);
         var id = img.Id.ToString();
@@ -162,12 +165,30 @@ public sealed class ImageService(
         {
             items.Add(new ImageDeleteResponseItem { Untagged = Reference.Parse(r).FamiliarString() });
         }
+        var reclaimed = await DeleteImageAsync(img, items, ct).ConfigureAwait(false);
+        for (var parentId = pruneParents ? img.Parent : null; parentId is { } p;)
+        {
+            var parent = await store.FindAsync(p.ToString(), ct).ConfigureAwait(false);
+            if (parent is null || parent.Tags.Count + parent.RepoDigests.Count > 0 || isImageInUse(p.ToString())
+                || (await store.ListAsync(ct).ConfigureAwait(false)).Any(i => i.Parent == p))
+            {
+                break;
+            }
+            reclaimed += await DeleteImageAsync(parent, items, ct).ConfigureAwait(false);
+            parentId = parent.Parent;
+        }
+        return (items, reclaimed);
+    }
+
+    /// <summary>Deletes the image record, then the snapshots and blobs no remaining image needs; returns the bytes freed.</summary>
+    private async Task<long> DeleteImageAsync(ImageRecord img, List<ImageDeleteResponseItem> items, CancellationToken ct)
+    {
         await store.DeleteAsync(img.Id, ct).ConfigureAwait(false);
-        items.Add(new ImageDeleteResponseItem { Deleted = id });
-        var remaining = all.Where(i => i.Id != img.Id).ToList();
+        items.Add(new ImageDeleteResponseItem { Deleted = img.Id.ToString() });
+        var remaining = (await store.ListAsync(ct).ConfigureAwait(false)).ToList();
         var reclaimed = await RemoveSnapshotsAsync(img, remaining, items, ct).ConfigureAwait(false);
         await RemoveBlobsAsync(img, remaining, ct).ConfigureAwait(false);
-        return (items, reclaimed);
+        return reclaimed;
     }
 
     /// <summary>
@@ -312,7 +333,7 @@ public sealed class ImageService(
             }
             try
             {
-                var (items, bytes) = await RemoveCoreAsync(img.Id.ToString(), force: !danglingOnly, isImageInUse, ct).ConfigureAwait(false);
+                var (items, bytes) = await RemoveCoreAsync(img.Id.ToString(), force: !danglingOnly, pruneParents: true, isImageInUse, ct).ConfigureAwait(false);
                 deleted.AddRange(items);
                 reclaimed += bytes;
             }

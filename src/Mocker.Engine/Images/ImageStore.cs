@@ -115,16 +115,6 @@ public sealed class ImageStore(MetadataDb db) : IImageStore
             return true;
         }, ct);
 
-    /// <summary>When each reference of an image was last set (Docker's Metadata.LastTagTime is the latest).</summary>
-    public async Task<DateTimeOffset?> LastTagTimeAsync(Digest imageId, CancellationToken ct)
-    {
-        await using var conn = db.Open();
-        await using var cmd = conn.CreateCommand();
-        cmd.CommandText = "SELECT MAX(created_at) FROM image_refs WHERE image_id = $id";
-        cmd.Parameters.AddWithValue("$id", imageId.ToString());
-        return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is string s ? DateTimeOffset.Parse(s, CultureInfo.InvariantCulture) : null;
-    }
-
     private static async Task SetRefAsync(SqliteConnection conn, SqliteTransaction tx, Digest imageId, string reference, CancellationToken ct)
     {
         var normalised = NormaliseRef(reference);
@@ -210,17 +200,20 @@ public sealed class ImageStore(MetadataDb db) : IImageStore
         }
         var tags = new List<string>();
         var digests = new List<string>();
+        DateTimeOffset? lastTag = null;
         await using (var cmd = conn.CreateCommand())
         {
-            cmd.CommandText = "SELECT reference, kind FROM image_refs WHERE image_id = $id ORDER BY reference";
+            cmd.CommandText = "SELECT reference, kind, created_at FROM image_refs WHERE image_id = $id ORDER BY reference";
             cmd.Parameters.AddWithValue("$id", id);
             await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
             while (await r.ReadAsync(ct).ConfigureAwait(false))
             {
                 (r.GetInt32(1) == KindDigest ? digests : tags).Add(r.GetString(0));
+                var at = DateTimeOffset.Parse(r.GetString(2), CultureInfo.InvariantCulture);
+                lastTag = lastTag is { } l && l > at ? l : at;
             }
         }
-        return rec with { Tags = tags, RepoDigests = digests };
+        return rec with { Tags = tags, RepoDigests = digests, LastTagTime = lastTag };
     }
 
     private static string Timestamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);

@@ -16,6 +16,7 @@ public sealed class LayerApplier : ILayerApplier
 {
     private const string WhiteoutPrefix = ".wh.";
     private const string OpaqueWhiteout = ".wh..wh..opq";
+    private const string MetaWhiteoutPrefix = ".wh..wh.";
     private const string XattrPaxPrefix = "SCHILY.xattr.";
     private const int MaxSymlinkHops = 40;
     private static readonly bool IsRoot = Libc.geteuid() == 0;
@@ -26,7 +27,7 @@ public sealed class LayerApplier : ILayerApplier
         Directory.CreateDirectory(root);
         await using var tar = await Compression.OpenDecompressedAsync(layer, ct).ConfigureAwait(false);
         await using var hashing = new HashingStream(tar);
-        var dirTimes = new List<(string Path, DateTimeOffset Mtime)>();
+        var dirTimes = new List<(List<string> Components, DateTimeOffset Mtime)>();
         await using (var reader = new TarReader(hashing, leaveOpen: true))
         {
             TarEntry? entry;
@@ -36,15 +37,20 @@ public sealed class LayerApplier : ILayerApplier
             }
         }
         await hashing.DrainAsync(ct).ConfigureAwait(false);
-        // Directory mtimes last: creating entries inside a directory would otherwise bump them again.
-        foreach (var (path, mtime) in dirTimes)
+        // Directory mtimes last: creating entries inside a directory would otherwise bump them again. Paths are resolved
+        // anew because later entries may have replaced a component with a symlink.
+        foreach (var (components, mtime) in dirTimes)
         {
-            SetTimes(path, mtime);
+            var path = TryResolveExisting(root, components);
+            if (path is not null && Libc.TryLstat(path, out var st) && st.Type == Libc.S_IFDIR)
+            {
+                SetTimes(path, mtime);
+            }
         }
         return new LayerDigest(hashing.Digest(), hashing.Length64);
     }
 
-    private static async Task ApplyEntryAsync(string root, TarEntry entry, List<(string, DateTimeOffset)> dirTimes, CancellationToken ct)
+    private static async Task ApplyEntryAsync(string root, TarEntry entry, List<(List<string>, DateTimeOffset)> dirTimes, CancellationToken ct)
     {
         if (entry.EntryType is TarEntryType.GlobalExtendedAttributes or TarEntryType.ExtendedAttributes or TarEntryType.LongLink or TarEntryType.LongPath)
         {
@@ -57,7 +63,7 @@ public sealed class LayerApplier : ILayerApplier
             if (entry.EntryType == TarEntryType.Directory)
             {
                 ApplyMetadata(root, entry, isSymlink: false);
-                dirTimes.Add((root, entry.ModificationTime));
+                dirTimes.Add((components, entry.ModificationTime));
             }
             return;
         }
@@ -69,6 +75,10 @@ public sealed class LayerApplier : ILayerApplier
             {
                 Libc.ThrowIfFailed(Libc.lsetxattr(parent, "trusted.overlay.opaque", "y"u8, 1, 0), "setxattr", parent);
                 return;
+            }
+            if (name.StartsWith(MetaWhiteoutPrefix, StringComparison.Ordinal))
+            {
+                return; // aufs bookkeeping (".wh..wh.plnk", ".wh..wh.aufs"): not part of the filesystem, Docker skips them too
             }
             var hidden = Path.Combine(parent, name[WhiteoutPrefix.Length..]);
             RemoveExisting(hidden, keepDirectory: false);
@@ -85,7 +95,7 @@ public sealed class LayerApplier : ILayerApplier
                 {
                     Directory.CreateDirectory(path);
                 }
-                dirTimes.Add((path, entry.ModificationTime));
+                dirTimes.Add((components, entry.ModificationTime));
                 break;
             case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
                 await WriteFileAsync(path, entry.DataStream, ct).ConfigureAwait(false);
@@ -288,6 +298,23 @@ public sealed class LayerApplier : ILayerApplier
             }
         }
         return Join(root, resolved, null);
+    }
+
+    /// <summary>The confined path of an existing entry (its last component not followed), or null when a parent is gone.</summary>
+    private static string? TryResolveExisting(string root, List<string> components)
+    {
+        if (components.Count == 0)
+        {
+            return root;
+        }
+        try
+        {
+            return Path.Combine(ResolveInRoot(root, components.Take(components.Count - 1), "", createMissing: false), components[^1]);
+        }
+        catch (MockerException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Hard-link targets are names inside the layer: confined like entry names, and must already exist as a non-directory.</summary>

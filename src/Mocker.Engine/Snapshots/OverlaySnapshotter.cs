@@ -176,6 +176,11 @@ public sealed class OverlaySnapshotter : ISnapshotter
                 next.Transaction = tx;
                 next.CommandText = "SELECT COALESCE(MAX(id), 0) + 1 FROM snapshots";
                 var id = (long)(await next.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+                // A directory still on disk belongs to a snapshot being removed (or a crash leftover): skip its number.
+                while (Directory.Exists(SnapshotDir(id)))
+                {
+                    id++;
+                }
                 var row = new Row(key, id, parent, kind, DateTimeOffset.UtcNow);
                 await using var cmd = conn.CreateCommand();
                 cmd.Transaction = tx;
@@ -188,7 +193,6 @@ public sealed class OverlaySnapshotter : ISnapshotter
                 await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
                 // Directories are made inside the transaction: a failure rolls the row back, a crash before commit
                 // leaves only an unknown directory for CleanupAsync.
-                DeleteDir(SnapshotDir(id));
                 createdId = id;
                 Directory.CreateDirectory(FsDir(id));
                 if (kind == SnapshotKind.Active)

@@ -118,6 +118,34 @@ public sealed class ImageServiceTests
     }
 
     [Fact]
+    public async Task DeletingAChildPrunesItsDanglingParent()
+    {
+        using var root = new StorageTestRoot();
+        var parentId = await root.Service.ImportAsync(Tar(TextFile("a", "1")), Opts(null), null, default);
+        var parent = await root.Images.GetAsync(parentId, default);
+        var childConfig = parent.Config with { Comment = "child" };
+        var childBytes = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(childConfig, OciJsonContext.Default.ImageConfig);
+        var childDesc = await root.Content.WriteAsync(childBytes, MediaTypes.OciConfig, default);
+        var child = parent with { Id = childDesc.Digest, Config = childConfig, Parent = parent.Id };
+        await root.Images.PutAsync(child, ["docker.io/library/child:latest"], default);
+
+        var list = await root.Service.ListAsync(new ImageListOptions(false, NoFilters), default);
+        Assert.Equal(child.Id.ToString(), Assert.Single(list).Id);
+        Assert.Equal(2, (await root.Service.ListAsync(new ImageListOptions(true, NoFilters), default)).Count);
+        var conflict = await Assert.ThrowsAsync<MockerException>(() => root.Service.RemoveAsync(parentId, true, false, NotUsed, default));
+        Assert.Contains("image has dependent child images", conflict.Message);
+        var history = await root.Service.HistoryAsync("child", default);
+        Assert.Equal(child.Id.ToString(), history[0].Id);
+
+        var items = await root.Service.RemoveAsync("child", false, false, NotUsed, default);
+        Assert.Equal(["child:latest"], items.Where(i => i.Untagged is not null).Select(i => i.Untagged));
+        Assert.Contains(items, i => i.Deleted == child.Id.ToString());
+        Assert.Contains(items, i => i.Deleted == parentId);
+        Assert.Empty(await root.Images.ListAsync(default));
+        Assert.Empty(await root.Snapshotter.ListAsync(default));
+    }
+
+    [Fact]
     public async Task PruneDanglingAndAll()
     {
         using var root = new StorageTestRoot();

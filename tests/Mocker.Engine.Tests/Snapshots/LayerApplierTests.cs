@@ -169,6 +169,17 @@ public sealed class LayerApplierTests : IDisposable
     }
 
     [Fact]
+    public async Task DirectoryTimesAreNotAppliedThroughLaterSymlinks()
+    {
+        var before = Directory.GetLastWriteTimeUtc(Path.Combine(_sentinel, "etc"));
+        var etc = DirEntry("d/etc/");
+        etc.ModificationTime = new DateTimeOffset(2001, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        await Apply(DirEntry("d/"), etc, Symlink("d", _sentinel));
+        Assert.Equal(before, Directory.GetLastWriteTimeUtc(Path.Combine(_sentinel, "etc")));
+        AssertSentinelUntouched();
+    }
+
+    [Fact]
     public async Task WhiteoutsBecomeOverlayForm()
     {
         await Apply(DirEntry("d/"), TextFile("d/.wh..wh..opq", ""), TextFile(".wh.gone", ""));
