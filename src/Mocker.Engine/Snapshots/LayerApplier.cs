@@ -166,7 +166,9 @@ public sealed class LayerApplier : ILayerApplier
         {
             foreach (var (key, value) in pax.ExtendedAttributes)
             {
-                if (key.StartsWith(XattrPaxPrefix, StringComparison.Ordinal))
+                // System.Formats.Tar decodes PAX values as UTF-8; a binary value (e.g. security.capability) arrives
+                // with replacement characters and cannot be restored faithfully, so it is left out rather than corrupted.
+                if (key.StartsWith(XattrPaxPrefix, StringComparison.Ordinal) && !value.Contains('\uFFFD'))
                 {
                     var bytes = System.Text.Encoding.UTF8.GetBytes(value);
                     Libc.ThrowIfFailed(Libc.lsetxattr(path, key[XattrPaxPrefix.Length..], bytes, (nuint)bytes.Length, 0), "setxattr", path);

@@ -9,9 +9,23 @@ namespace Mocker.Engine.Snapshots;
 /// </summary>
 public sealed class LayerUnpacker(ISnapshotter snapshotter, ILayerApplier applier) : ILayerUnpacker
 {
+    private const string TempPrefix = "extract-";
+
+    /// <summary>Removes temporary snapshots of unpacks interrupted by a crash. Call at daemon start, before any unpack.</summary>
+    public async Task CleanupAsync(CancellationToken ct)
+    {
+        foreach (var info in await snapshotter.ListAsync(ct).ConfigureAwait(false))
+        {
+            if (info.Key.StartsWith(TempPrefix, StringComparison.Ordinal))
+            {
+                await snapshotter.RemoveAsync(info.Key, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
     public async Task<UnpackedLayer> UnpackAsync(Stream layer, string? parentChainId, Digest? expectedDiffId, CancellationToken ct)
     {
-        var key = "extract-" + Guid.NewGuid().ToString("N");
+        var key = TempPrefix + Guid.NewGuid().ToString("N");
         await snapshotter.PrepareAsync(key, parentChainId, ct).ConfigureAwait(false);
         try
         {

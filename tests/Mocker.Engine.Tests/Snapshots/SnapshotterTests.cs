@@ -63,6 +63,16 @@ public sealed class SnapshotterTests
     }
 
     [Fact]
+    public async Task UnpackerCleanupRemovesInterruptedExtracts()
+    {
+        using var root = new StorageTestRoot();
+        await root.Snapshotter.PrepareAsync("extract-crashed", null, default);
+        await root.Snapshotter.PrepareAsync("container-1", null, default);
+        await root.Unpacker.CleanupAsync(default);
+        Assert.Equal(["container-1"], (await root.Snapshotter.ListAsync(default)).Select(i => i.Key));
+    }
+
+    [Fact]
     public async Task UnpackerCommitsChainIdAndReusesExisting()
     {
         using var root = new StorageTestRoot();
