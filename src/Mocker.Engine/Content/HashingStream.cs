@@ -11,7 +11,7 @@ internal sealed class HashingStream(Stream inner, bool leaveOpen = true) : Strea
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
     /// <summary>Bytes seen so far.</summary>
-    public long Length64 { get; private set; }
+    public long BytesSeen { get; private set; }
 
     /// <summary>The digest of the bytes seen so far (call once, at the end).</summary>
     public Digest Digest() => Content.Digest.FromHash(_hash.GetHashAndReset());
@@ -36,7 +36,7 @@ internal sealed class HashingStream(Stream inner, bool leaveOpen = true) : Strea
     public override bool CanSeek => false;
     public override bool CanWrite => inner.CanWrite;
     public override long Length => throw new NotSupportedException();
-    public override long Position { get => Length64; set => throw new NotSupportedException(); }
+    public override long Position { get => BytesSeen; set => throw new NotSupportedException(); }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -82,7 +82,7 @@ internal sealed class HashingStream(Stream inner, bool leaveOpen = true) : Strea
     private void Seen(ReadOnlySpan<byte> data)
     {
         _hash.AppendData(data);
-        Length64 += data.Length;
+        BytesSeen += data.Length;
     }
 
     protected override void Dispose(bool disposing)

@@ -70,7 +70,7 @@ public sealed class LocalContentStore : IContentStore
                     ArrayPool<byte>.Shared.Return(buf);
                 }
                 digest = hashing.Digest();
-                size = hashing.Length64;
+                size = hashing.BytesSeen;
                 if (expected is { } want && want != digest)
                 {
                     throw MockerException.InvalidArgument($"unexpected commit digest {digest}, expected {want}: failed precondition");

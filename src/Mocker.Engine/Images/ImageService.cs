@@ -82,11 +82,7 @@ public sealed class ImageService(
     public async Task<ImageInspectResponse> InspectAsync(string name, CancellationToken ct)
     {
         var img = await store.GetAsync(name, ct).ConfigureAwait(false);
-        var graph = new Dictionary<string, string>();
-        if (img.TopChainId is not null && await snapshotter.StatAsync(img.TopChainId, ct).ConfigureAwait(false) is not null)
-        {
-            graph["UpperDir"] = await snapshotter.GetChangesDirAsync(img.TopChainId, ct).ConfigureAwait(false);
-        }
+        var graph = await GraphDriverDataAsync(img.TopChainId, ct).ConfigureAwait(false);
         return new ImageInspectResponse
         {
             Id = img.Id.ToString(),
@@ -106,6 +102,26 @@ public sealed class ImageService(
             RootFS = new RootFS { Layers = img.Config.RootFs.DiffIds.Select(d => d.ToString()).ToList() },
             Metadata = new ImageMetadata { LastTagTime = img.LastTagTime is { } t ? RfcNano(t) : "0001-01-01T00:00:00Z" },
         };
+    }
+
+    /// <summary>overlay2-style GraphDriver.Data: UpperDir is the top layer, LowerDir the layers below it (top first).</summary>
+    private async Task<Dictionary<string, string>> GraphDriverDataAsync(string? topChainId, CancellationToken ct)
+    {
+        var dirs = new List<string>();
+        for (var key = topChainId; key is not null && await snapshotter.StatAsync(key, ct).ConfigureAwait(false) is { } info; key = info.Parent)
+        {
+            dirs.Add(await snapshotter.GetChangesDirAsync(key, ct).ConfigureAwait(false));
+        }
+        var data = new Dictionary<string, string>();
+        if (dirs.Count > 0)
+        {
+            data["UpperDir"] = dirs[0];
+        }
+        if (dirs.Count > 1)
+        {
+            data["LowerDir"] = string.Join(':', dirs.Skip(1));
+        }
+        return data;
     }
 
     public async Task TagAsync(string source, string repository, string? tag, CancellationToken ct)

@@ -47,7 +47,7 @@ public sealed class LayerApplier : ILayerApplier
                 SetTimes(path, mtime);
             }
         }
-        return new LayerDigest(hashing.Digest(), hashing.Length64);
+        return new LayerDigest(hashing.Digest(), hashing.BytesSeen);
     }
 
     private static async Task ApplyEntryAsync(string root, TarEntry entry, List<(List<string>, DateTimeOffset)> dirTimes, CancellationToken ct)

@@ -25,7 +25,7 @@ public sealed class LayerDiffer : ILayerDiffer
             await WriteDirAsync(writer, root, "", links, ct).ConfigureAwait(false);
         }
         await hashing.FlushAsync(ct).ConfigureAwait(false);
-        return new LayerDigest(hashing.Digest(), hashing.Length64);
+        return new LayerDigest(hashing.Digest(), hashing.BytesSeen);
     }
 
     private static async Task WriteDirAsync(TarWriter writer, string root, string rel, Dictionary<(ulong, ulong), string> links, CancellationToken ct)
