@@ -80,6 +80,7 @@ public sealed class LocalContentStore : IContentStore
             if (!Exists(digest))
             {
                 File.Move(ingestPath, BlobPath(digest), overwrite: true);
+                Native.Libc.FsyncDirectory(_blobs);
             }
             return new Descriptor { MediaType = mediaType, Digest = digest, Size = size };
         }

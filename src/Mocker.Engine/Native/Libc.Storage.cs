@@ -85,6 +85,34 @@ internal static partial class Libc
     [LibraryImport("libc")]
     internal static partial uint geteuid();
 
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int open_(string path, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fsync(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int close(int fd);
+
+    private const int O_RDONLY = 0;
+    private const int O_DIRECTORY = 0x10000;
+    private const int O_CLOEXEC = 0x80000;
+
+    /// <summary>fsyncs a directory so that a rename into it survives a crash.</summary>
+    internal static void FsyncDirectory(string path)
+    {
+        var fd = open_(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ThrowIfFailed(fd, "open", path);
+        try
+        {
+            ThrowIfFailed(fsync(fd), "fsync", path);
+        }
+        finally
+        {
+            close(fd);
+        }
+    }
+
     internal static ulong Makedev(uint major, uint minor) =>
         ((ulong)(major & 0xfffff000) << 32) | ((ulong)(major & 0xfff) << 8) | ((ulong)(minor & 0xffffff00) << 12) | (minor & 0xff);
 
