@@ -254,6 +254,15 @@ public sealed class ShellLex(char escape = '\\')
         private string ReadName()
         {
             var start = _pos;
+            if (_pos < text.Length && char.IsAsciiDigit(text[_pos]))
+            {
+                // lex.go: a name starting with a digit is a positional parameter: digits only.
+                while (_pos < text.Length && char.IsAsciiDigit(text[_pos]))
+                {
+                    _pos++;
+                }
+                return text[start.._pos];
+            }
             while (_pos < text.Length && (char.IsAsciiLetterOrDigit(text[_pos]) || text[_pos] == '_'))
             {
                 _pos++;
