@@ -272,7 +272,7 @@ public static class FileCopier
 
     private static void Chown(string path, int uid, int gid)
     {
-        if (Libc.lchown(path, uid, gid) != 0)
+        if (Libc.BuildLchown(path, uid, gid) != 0)
         {
             throw new MockerException(ErrorKind.Internal, $"lchown {path}: {Libc.LastError()}");
         }

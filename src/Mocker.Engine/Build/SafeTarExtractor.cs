@@ -86,7 +86,7 @@ public static class SafeTarExtractor
                     // Devices, FIFOs and global headers have no meaning in a build context.
                     continue;
             }
-            if (preserveOwner && Libc.lchown(target, entry.Uid, entry.Gid) != 0)
+            if (preserveOwner && Libc.BuildLchown(target, entry.Uid, entry.Gid) != 0)
             {
                 throw new MockerException(ErrorKind.Internal, $"lchown {target}: {Libc.LastError()}");
             }
