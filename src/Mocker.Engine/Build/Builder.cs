@@ -67,6 +67,11 @@ public sealed class Builder(
         {
             try
             {
+                // Belt and braces: a recursive delete must never descend into a still-mounted rootfs.
+                foreach (var dir in Directory.EnumerateDirectories(work))
+                {
+                    MountHelper.Unmount(dir);
+                }
                 Directory.Delete(work, recursive: true);
             }
             catch (IOException e)
@@ -472,10 +477,10 @@ public sealed class Builder(
                 return;
             }
             var cid = ContainerLine();
-            var (uid, gid) = (0, 0);
+            // Docker's legacy builder creates the directory owned by root; no layer when it already exists.
             var layer = await MutateAsync(s.Image.TopChainId, rootfs =>
             {
-                FileCopier.MakeDirs(rootfs, cfg.WorkingDir!, new FileCopier.Attributes(uid, gid, null));
+                FileCopier.MakeDirs(rootfs, cfg.WorkingDir!, new FileCopier.Attributes(0, 0, null));
                 return Task.CompletedTask;
             }, ct).ConfigureAwait(false);
             progress.Stream($"Removing intermediate container {cid}\n");

@@ -136,13 +136,15 @@ public static class ConfigApplier
         return AddKeys(set, keys);
     }
 
+    /// <summary>STOPSIGNAL accepts a positive number or a signal name with or without "SIG" (moby signal.ParseSignal).</summary>
     private static string ValidateSignal(string s)
     {
-        var name = s.StartsWith("SIG", StringComparison.OrdinalIgnoreCase) ? s[3..] : s;
-        if (int.TryParse(s, out var n) ? n <= 0 : name.Length == 0 || !name.All(char.IsAsciiLetterOrDigit) && !name.Contains('+', StringComparison.Ordinal))
+        if (int.TryParse(s, out var number))
         {
-            throw new FormatException($"Invalid signal: {s}");
+            return number > 0 ? s : throw new FormatException($"Invalid signal: {s}");
         }
-        return s;
+        var name = s.StartsWith("SIG", StringComparison.OrdinalIgnoreCase) ? s[3..] : s;
+        var valid = name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '+' or '-');
+        return valid ? s : throw new FormatException($"Invalid signal: {s}");
     }
 }
