@@ -133,7 +133,6 @@ public sealed class Builder(
 
     private sealed class BuildRun(Builder b, BuildOptions opts, BuildProgress progress, string contextDir, string workDir)
     {
-        private readonly ShellLex _lex = new();
         private readonly Dictionary<int, StageState> _done = [];
         private readonly HashSet<string> _consumedArgs = new(StringComparer.Ordinal);
         private string _fileName = "Mockerfile";
@@ -278,6 +277,7 @@ public sealed class Builder(
             {
                 progress.Stream($" ---> {baseId.Short}\n");
             }
+            await RunTriggersAsync(state, globalArgs, lex, ct).ConfigureAwait(false);
             // Global ARGs are visible in a stage only after "ARG NAME" re-declares them.
             foreach (var ins in def.Instructions)
             {
@@ -292,6 +292,35 @@ public sealed class Builder(
                 }
             }
             return state;
+        }
+
+        /// <summary>
+        /// Runs the base image's ONBUILD triggers right after FROM, as Docker's legacy builder does ("# Executing N build
+        /// triggers"); the triggers do not carry over into the new image.
+        /// </summary>
+        private async Task RunTriggersAsync(StageState state, Dictionary<string, string?> globalArgs, ShellLex lex, CancellationToken ct)
+        {
+            var triggers = state.Image.Container.OnBuild;
+            if (triggers is not { Count: > 0 })
+            {
+                return;
+            }
+            progress.Stream($"# Executing {triggers.Count} build trigger{(triggers.Count == 1 ? "" : "s")}\n");
+            state.Image = state.Image with { Config = state.Image.Config with { Config = state.Image.Container with { OnBuild = null } } };
+            var line = state.Def.From.Node.StartLine;
+            foreach (var trigger in triggers)
+            {
+                var node = DockerfileParser.ParseLine(trigger, lex.EscapeToken, _fileName, line, line, trigger);
+                var ins = InstructionParser.Parse(node, _fileName);
+                try
+                {
+                    await DispatchAsync(state, ins, globalArgs, lex, ct).ConfigureAwait(false);
+                }
+                catch (FormatException e)
+                {
+                    throw At(ins, $"ONBUILD trigger \"{trigger}\": {e.Message}");
+                }
+            }
         }
 
         private Func<string, string?> Env(StageState s)

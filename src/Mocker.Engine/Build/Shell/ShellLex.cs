@@ -11,6 +11,9 @@ namespace Mocker.Engine.Build.Shell;
 /// </summary>
 public sealed class ShellLex(char escape = '\\')
 {
+    /// <summary>The escape character in force (the Mockerfile's <c># escape=</c> directive).</summary>
+    public char EscapeToken => escape;
+
     /// <summary>Expands <paramref name="word"/> into one string (quotes removed, no splitting): ENV/LABEL values, WORKDIR, USER…</summary>
     public string ProcessWord(string word, Func<string, string?> env) =>
         new Scanner(word, env, escape, split: false).Run().Joined;
