@@ -220,7 +220,7 @@ public sealed class Builder(
             var path = FileCopier.ResolveInScope(contextDir, rel);
             if (!File.Exists(path))
             {
-                throw new BuildException($"Cannot locate specified Dockerfile: {opts.Dockerfile ?? "Mockerfile"}");
+                throw new BuildException($"Cannot locate specified Dockerfile: {opts.Dockerfile ?? rel}");
             }
             _fileName = Path.GetFileName(rel);
             return File.ReadAllText(path);
