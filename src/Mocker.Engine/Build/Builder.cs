@@ -142,6 +142,8 @@ public sealed class Builder(
 
         public async Task<string> ExecuteAsync(CancellationToken ct)
         {
+            // Tags are validated before any step runs, so a bad -t never costs a build.
+            var references = opts.Tags.Select(NormaliseReference).ToList();
             var text = ReadMockerfile();
             var parsed = DockerfileParser.Parse(text, _fileName);
             foreach (var w in parsed.Warnings)
@@ -192,9 +194,9 @@ public sealed class Builder(
                 progress.Stream($"[Warning] One or more build-args [{string.Join(' ', unused)}] were not consumed\n");
             }
             var id = final.ImageId!.Value;
-            foreach (var tag in opts.Tags)
+            foreach (var reference in references)
             {
-                await b._images.TagAsync(id, NormaliseReference(tag), ct).ConfigureAwait(false);
+                await b._images.TagAsync(id, reference, ct).ConfigureAwait(false);
             }
             progress.Aux(id.ToString());
             progress.Stream($"Successfully built {id.Short}\n");
