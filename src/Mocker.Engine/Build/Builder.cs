@@ -458,8 +458,14 @@ public sealed class Builder(
                     env.Add(p + "=" + proxy);
                 }
             }
-            var network = opts.NetworkMode is null or "" or "default" ? "host" : opts.NetworkMode;
-            var key = BuildCache.ComputeKey(s.Image.ImageId?.ToString(), ["run", createdBy, Serialize(cfg)]);
+            // RUN --network=host|none overrides the build's network (BuildKit); "default" means the build's setting.
+            var requested = run.Network is null or "" or "default" ? opts.NetworkMode : run.Network;
+            var network = requested is null or "" or "default" ? "host" : requested;
+            if (network is not ("host" or "none"))
+            {
+                throw At(run, $"network mode \"{network}\" is not supported for RUN: use host or none");
+            }
+            var key = BuildCache.ComputeKey(s.Image.ImageId?.ToString(), ["run", createdBy, Serialize(cfg), network]);
             if (await TryCacheAsync(s, key, ct).ConfigureAwait(false))
             {
                 return;
