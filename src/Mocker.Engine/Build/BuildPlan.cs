@@ -1,0 +1,94 @@
+using Mocker.Engine.Build.Instructions;
+using Mocker.Engine.Build.Parser;
+
+namespace Mocker.Engine.Build;
+
+/// <summary>One FROM … section of a Mockerfile: its index, optional name and instructions after FROM.</summary>
+public sealed record StageDef(int Index, string? Name, FromInstruction From, IReadOnlyList<Instruction> Instructions);
+
+/// <summary>
+/// A Mockerfile split into global ARGs (before the first FROM) and stages, with the set of stages the target needs
+/// (FROM of an earlier stage and COPY --from dependencies; moby builder/dockerfile "stages" and BuildKit's graph pruning).
+/// </summary>
+public sealed record BuildPlan(IReadOnlyList<ArgInstruction> GlobalArgs, IReadOnlyList<StageDef> Stages, int TargetIndex, IReadOnlyList<int> NeededStages)
+{
+    /// <summary>Builds the plan. Errors: BuildException naming file:line (no FROM, unknown target, instruction before FROM).</summary>
+    public static BuildPlan Create(ParseResult parsed, string fileName, string? target)
+    {
+        var globals = new List<ArgInstruction>();
+        var stages = new List<(FromInstruction From, List<Instruction> Body)>();
+        foreach (var node in parsed.Nodes)
+        {
+            var ins = InstructionParser.Parse(node, fileName);
+            if (ins is FromInstruction from)
+            {
+                stages.Add((from, []));
+            }
+            else if (stages.Count == 0)
+            {
+                if (ins is not ArgInstruction arg)
+                {
+                    throw DockerfileParser.Error(fileName, node.StartLine, 1, "no build stage in current context");
+                }
+                globals.Add(arg);
+            }
+            else
+            {
+                stages[^1].Body.Add(ins);
+            }
+        }
+        if (stages.Count == 0)
+        {
+            throw new BuildException($"{fileName}: file with no instructions");
+        }
+        var defs = stages.Select((s, i) => new StageDef(i, s.From.StageName, s.From, s.Body)).ToList();
+        var targetIndex = defs.Count - 1;
+        if (!string.IsNullOrEmpty(target))
+        {
+            targetIndex = defs.FindIndex(d => string.Equals(d.Name, target, StringComparison.OrdinalIgnoreCase));
+            if (targetIndex < 0)
+            {
+                throw new BuildException($"failed to reach build target {target} in Dockerfile");
+            }
+        }
+        var needed = new SortedSet<int>();
+        void Visit(int i)
+        {
+            if (!needed.Add(i))
+            {
+                return;
+            }
+            var d = defs[i];
+            if (FindStage(defs, d.From.BaseName, i) is { } baseIndex)
+            {
+                Visit(baseIndex);
+            }
+            foreach (var c in d.Instructions.OfType<CopyInstruction>())
+            {
+                if (c.From is not null && FindStage(defs, c.From, i) is { } fromIndex)
+                {
+                    Visit(fromIndex);
+                }
+            }
+        }
+        Visit(targetIndex);
+        return new BuildPlan(globals, defs, targetIndex, [.. needed]);
+    }
+
+    /// <summary>The earlier stage named or numbered <paramref name="reference"/>, or null (then it is an image reference).</summary>
+    public static int? FindStage(IReadOnlyList<StageDef> stages, string reference, int before)
+    {
+        for (var i = 0; i < before; i++)
+        {
+            if (string.Equals(stages[i].Name, reference, StringComparison.OrdinalIgnoreCase))
+            {
+                return i;
+            }
+        }
+        if (int.TryParse(reference, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n < before)
+        {
+            return n;
+        }
+        return null;
+    }
+}

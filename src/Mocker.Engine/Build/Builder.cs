@@ -1,0 +1,809 @@
+using System.Globalization;
+using System.IO.Compression;
+using System.IO.Pipelines;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Mocker.Api;
+using Mocker.Engine.Build.Instructions;
+using Mocker.Engine.Build.Parser;
+using Mocker.Engine.Build.Shell;
+using Mocker.Engine.Content;
+using Mocker.Engine.Errors;
+using Mocker.Engine.Images;
+using Mocker.Engine.Runtime;
+using Mocker.Engine.Snapshots;
+using Mocker.Engine.State;
+
+namespace Mocker.Engine.Build;
+
+/// <summary>
+/// The Mockerfile builder (Docker's legacy builder semantics, BuildKit's structure): extracts the context, parses the
+/// Mockerfile, builds the stages the target needs step by step. Every step commits an untagged intermediate image
+/// (config + manifest + layers) and records it in build_cache so a rebuild with the same inputs reuses it
+/// ("---&gt; Using cache"). RUN runs through <see cref="IProcessRunner"/> on an active snapshot whose upper directory
+/// becomes a gzip layer; COPY/ADD write into a mounted active snapshot.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class Builder(
+    EngineOptions options,
+    MetadataDb db,
+    IContentStore content,
+    IImageStore images,
+    ISnapshotter snapshotter,
+    ILayerDiffer differ,
+    IProcessRunner runner,
+    ILogger<Builder> logger) : IBuildService
+{
+    private const string DefaultPathEnv = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    /// <summary>Docker's predefined ARGs: usable without an ARG line, never reported as unused, kept out of history.</summary>
+    private static readonly HashSet<string> ProxyArgs =
+    [
+        "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
+        "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy",
+    ];
+
+    private readonly BuildCache _cache = new(db);
+    private readonly IContentStore _content = content;
+    private readonly IImageStore _images = images;
+    private readonly ISnapshotter _snapshotter = snapshotter;
+    private readonly ILayerDiffer _differ = differ;
+    private readonly IProcessRunner _runner = runner;
+
+    /// <inheritdoc />
+    public async Task<string> BuildAsync(Stream contextTar, BuildOptions buildOptions, IProgress<JsonMessage> progress, CancellationToken ct)
+    {
+        var work = Path.Combine(options.TmpRoot, "build-" + RandomHex(8));
+        Directory.CreateDirectory(work);
+        try
+        {
+            var contextDir = Path.Combine(work, "context");
+            await SafeTarExtractor.ExtractAsync(contextTar, contextDir, preserveOwner: false, ct).ConfigureAwait(false);
+            var run = new BuildRun(this, buildOptions, new BuildProgress(progress, buildOptions.Quiet), contextDir, work);
+            return await run.ExecuteAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            try
+            {
+                // Belt and braces: a recursive delete must never descend into a still-mounted rootfs.
+                foreach (var dir in Directory.EnumerateDirectories(work))
+                {
+                    MountHelper.Unmount(dir);
+                }
+                Directory.Delete(work, recursive: true);
+            }
+            catch (IOException e)
+            {
+                logger.LogWarning(e, "cannot remove build directory {Dir}", work);
+            }
+        }
+    }
+
+    /// <summary>Normalises a -t value to the store's reference form ("docker.io/library/name:tag"); kept in one place so the shared Reference parser can replace it.</summary>
+    private static string NormaliseReference(string tag)
+    {
+        var name = tag;
+        var lastSlash = name.LastIndexOf('/');
+        var hasTag = name.IndexOf(':', lastSlash + 1) >= 0 || name.Contains('@', StringComparison.Ordinal);
+        if (!hasTag)
+        {
+            name += ":latest";
+        }
+        var firstSlash = name.IndexOf('/');
+        if (firstSlash < 0)
+        {
+            return "docker.io/library/" + name;
+        }
+        var domain = name[..firstSlash];
+        return domain.Contains('.', StringComparison.Ordinal) || domain.Contains(':', StringComparison.Ordinal) || domain == "localhost"
+            ? name
+            : "docker.io/" + name;
+    }
+
+    /// <summary>The reference as Docker prints it after "Successfully tagged" (familiar name with tag).</summary>
+    private static string FamiliarReference(string tag)
+    {
+        var lastSlash = tag.LastIndexOf('/');
+        return tag.IndexOf(':', lastSlash + 1) >= 0 || tag.Contains('@', StringComparison.Ordinal) ? tag : tag + ":latest";
+    }
+
+    private static string RandomHex(int bytes) => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(bytes));
+
+    private static string Now() => DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ", CultureInfo.InvariantCulture);
+
+    /// <summary>The image a stage has reached: config, manifest layers, snapshot and (once committed) the image ID.</summary>
+    private sealed record ImageState(ImageConfig Config, IReadOnlyList<Descriptor> Layers, string? TopChainId, Digest? ImageId, long Size)
+    {
+        public ContainerConfig Container => Config.Config ?? new ContainerConfig();
+    }
+
+    /// <summary>A layer produced by a step: its blob descriptor, diffID, chainID and uncompressed size.</summary>
+    private sealed record NewLayer(Descriptor Blob, Digest DiffId, string ChainId, long Size);
+
+    /// <summary>Per-stage mutable build state (moby dispatchState).</summary>
+    private sealed class StageState(StageDef def, ImageState image)
+    {
+        public StageDef Def { get; } = def;
+        public ImageState Image { get; set; } = image;
+        public bool CmdSet { get; set; }
+        public Dictionary<string, string?> Args { get; } = new(StringComparer.Ordinal);
+    }
+
+    private sealed class BuildRun(Builder b, BuildOptions opts, BuildProgress progress, string contextDir, string workDir)
+    {
+        private readonly Dictionary<int, StageState> _done = [];
+        private readonly HashSet<string> _consumedArgs = new(StringComparer.Ordinal);
+        private string _fileName = "Mockerfile";
+        private List<StageDef> _stages = [];
+        private int _step;
+        private int _total;
+
+        public async Task<string> ExecuteAsync(CancellationToken ct)
+        {
+            // Tags are validated before any step runs, so a bad -t never costs a build.
+            var references = opts.Tags.Select(NormaliseReference).ToList();
+            var text = ReadMockerfile();
+            var parsed = DockerfileParser.Parse(text, _fileName);
+            foreach (var w in parsed.Warnings)
+            {
+                progress.Stream("[Warning] " + w + "\n");
+            }
+            var lex = new ShellLex(parsed.EscapeToken);
+            var plan = BuildPlan.Create(parsed, _fileName, opts.Target);
+            var target = plan.Stages[plan.TargetIndex];
+            if (opts.Labels.Count > 0)
+            {
+                // moby buildLabelOptions: --label becomes a LABEL instruction appended to the target stage.
+                var text2 = "LABEL " + string.Join(' ', opts.Labels.OrderBy(l => l.Key, StringComparer.Ordinal)
+                    .Select(l => JsonSerializer.Serialize(l.Key, ApiJsonContext.Default.String) + "=" + JsonSerializer.Serialize(l.Value, ApiJsonContext.Default.String)));
+                var node = new Node { Keyword = "label", Original = text2, Args = [.. opts.Labels.OrderBy(l => l.Key, StringComparer.Ordinal).SelectMany(l => new[] { l.Key, l.Value })] };
+                target = target with { Instructions = [.. target.Instructions, new LabelInstruction(node, [.. opts.Labels.OrderBy(l => l.Key, StringComparer.Ordinal)])] };
+            }
+            var stages = plan.Stages.Select(s => s.Index == plan.TargetIndex ? target : s).ToList();
+            _stages = stages;
+            _total = plan.GlobalArgs.Count + plan.NeededStages.Sum(i => 1 + stages[i].Instructions.Count);
+
+            var globalArgs = new Dictionary<string, string?>(StringComparer.Ordinal);
+            foreach (var ga in plan.GlobalArgs)
+            {
+                StepHeader(ga);
+                var expanded = (ArgInstruction)ga.Expand(lex, k => globalArgs.GetValueOrDefault(k));
+                foreach (var (k, v) in expanded.Args)
+                {
+                    globalArgs[k] = ArgValue(k, v);
+                }
+            }
+
+            StageState? last = null;
+            foreach (var index in plan.NeededStages)
+            {
+                last = await BuildStageAsync(stages, stages[index], globalArgs, lex, ct).ConfigureAwait(false);
+                _done[index] = last;
+            }
+            var final = last!.Image;
+            if (final.ImageId is null)
+            {
+                // FROM scratch with nothing else: commit the empty image so there is something to tag.
+                final = await CommitAsync(last, last.Image.Container, "", null, ct).ConfigureAwait(false);
+            }
+            var unused = opts.BuildArgs.Keys.Where(k => !_consumedArgs.Contains(k) && !ProxyArgs.Contains(k)).Order(StringComparer.Ordinal).ToList();
+            if (unused.Count > 0)
+            {
+                progress.Stream($"[Warning] One or more build-args [{string.Join(' ', unused)}] were not consumed\n");
+            }
+            var id = final.ImageId!.Value;
+            foreach (var reference in references)
+            {
+                await b._images.TagAsync(id, reference, ct).ConfigureAwait(false);
+            }
+            progress.Aux(id.ToString());
+            progress.Stream($"Successfully built {id.Short}\n");
+            foreach (var tag in opts.Tags)
+            {
+                progress.Stream($"Successfully tagged {FamiliarReference(tag)}\n");
+            }
+            progress.Final(id.ToString());
+            return id.ToString();
+        }
+
+        private string ReadMockerfile()
+        {
+            string rel;
+            if (!string.IsNullOrEmpty(opts.Dockerfile))
+            {
+                rel = SafeTarExtractor.CleanRelative(opts.Dockerfile) ?? throw new BuildException($"Cannot locate specified Dockerfile: {opts.Dockerfile}");
+            }
+            else
+            {
+                rel = File.Exists(Path.Combine(contextDir, "Mockerfile")) ? "Mockerfile" : "Dockerfile";
+            }
+            var path = FileCopier.ResolveInScope(contextDir, rel);
+            if (!File.Exists(path))
+            {
+                throw new BuildException($"Cannot locate specified Dockerfile: {opts.Dockerfile ?? rel}");
+            }
+            _fileName = Path.GetFileName(rel);
+            return File.ReadAllText(path);
+        }
+
+        private string? ArgValue(string name, string? declaredDefault)
+        {
+            if (opts.BuildArgs.TryGetValue(name, out var given))
+            {
+                _consumedArgs.Add(name);
+                return given ?? Environment.GetEnvironmentVariable(name) ?? declaredDefault;
+            }
+            return declaredDefault;
+        }
+
+        private void StepHeader(Instruction ins)
+        {
+            _step++;
+            progress.Stream($"Step {_step}/{_total} : {ins.Node.Original.Replace("\n", " ", StringComparison.Ordinal)}");
+            progress.Stream("\n");
+        }
+
+        private BuildException At(Instruction ins, string message) => new($"{_fileName}:{ins.Node.StartLine}: {message}");
+
+        private async Task<StageState> BuildStageAsync(List<StageDef> stages, StageDef def, Dictionary<string, string?> globalArgs, ShellLex lex, CancellationToken ct)
+        {
+            StepHeader(def.From);
+            FromInstruction from;
+            try
+            {
+                from = (FromInstruction)def.From.Expand(lex, k => globalArgs.GetValueOrDefault(k));
+            }
+            catch (FormatException e)
+            {
+                throw At(def.From, e.Message);
+            }
+            StageState state;
+            if (BuildPlan.FindStage(stages, from.BaseName, def.Index) is { } baseIndex && _done.TryGetValue(baseIndex, out var baseStage))
+            {
+                state = new StageState(def, baseStage.Image);
+            }
+            else if (from.BaseName.Equals("scratch", StringComparison.OrdinalIgnoreCase))
+            {
+                var cfg = new ImageConfig { Config = new ContainerConfig { Env = [DefaultPathEnv] }, History = [] };
+                state = new StageState(def, new ImageState(cfg, [], null, null, 0));
+            }
+            else
+            {
+                var record = await b._images.FindAsync(from.BaseName, ct).ConfigureAwait(false)
+                    ?? throw At(def.From, $"failed to resolve image \"{from.BaseName}\": No such image: {FamiliarReference(from.BaseName)} (no registry access; use mocker image bootstrap, load or import)");
+                state = new StageState(def, await LoadAsync(record, ct).ConfigureAwait(false));
+            }
+            if (state.Image.ImageId is { } baseId)
+            {
+                progress.Stream($" ---> {baseId.Short}\n");
+            }
+            await RunTriggersAsync(state, globalArgs, lex, ct).ConfigureAwait(false);
+            // Global ARGs are visible in a stage only after "ARG NAME" re-declares them.
+            foreach (var ins in def.Instructions)
+            {
+                StepHeader(ins);
+                try
+                {
+                    await DispatchAsync(state, ins, globalArgs, lex, ct).ConfigureAwait(false);
+                }
+                catch (FormatException e)
+                {
+                    throw At(ins, e.Message);
+                }
+            }
+            return state;
+        }
+
+        /// <summary>
+        /// Runs the base image's ONBUILD triggers right after FROM, as Docker's legacy builder does ("# Executing N build
+        /// triggers"); the triggers do not carry over into the new image.
+        /// </summary>
+        private async Task RunTriggersAsync(StageState state, Dictionary<string, string?> globalArgs, ShellLex lex, CancellationToken ct)
+        {
+            var triggers = state.Image.Container.OnBuild;
+            if (triggers is not { Count: > 0 })
+            {
+                return;
+            }
+            progress.Stream($"# Executing {triggers.Count} build trigger{(triggers.Count == 1 ? "" : "s")}\n");
+            state.Image = state.Image with { Config = state.Image.Config with { Config = state.Image.Container with { OnBuild = null } } };
+            var line = state.Def.From.Node.StartLine;
+            foreach (var trigger in triggers)
+            {
+                var node = DockerfileParser.ParseLine(trigger, lex.EscapeToken, _fileName, line, line, trigger);
+                var ins = InstructionParser.Parse(node, _fileName);
+                try
+                {
+                    await DispatchAsync(state, ins, globalArgs, lex, ct).ConfigureAwait(false);
+                }
+                catch (FormatException e)
+                {
+                    throw At(ins, $"ONBUILD trigger \"{trigger}\": {e.Message}");
+                }
+            }
+        }
+
+        private Func<string, string?> Env(StageState s)
+        {
+            var env = ShellLex.Lookup(s.Image.Container.Env ?? []);
+            return k => env(k) ?? s.Args.GetValueOrDefault(k);
+        }
+
+        private async Task DispatchAsync(StageState s, Instruction raw, Dictionary<string, string?> globalArgs, ShellLex lex, CancellationToken ct)
+        {
+            var ins = raw.Expand(lex, Env(s));
+            switch (ins)
+            {
+                case ArgInstruction arg:
+                    foreach (var (k, v) in arg.Args)
+                    {
+                        var value = ArgValue(k, v ?? globalArgs.GetValueOrDefault(k));
+                        s.Args[k] = value;
+                        _consumedArgs.Add(k);
+                    }
+                    await MetadataStepAsync(s, ins, s.Image.Container, "ARG " + string.Join(' ', arg.Args.Select(a => a.Value is null ? a.Key : a.Key + "=" + a.Value)), ct).ConfigureAwait(false);
+                    break;
+                case MaintainerInstruction m:
+                    await MetadataStepAsync(s, ins, s.Image.Container, "MAINTAINER " + m.Maintainer, ct, author: m.Maintainer).ConfigureAwait(false);
+                    break;
+                case RunInstruction run:
+                    await RunStepAsync(s, run, ct).ConfigureAwait(false);
+                    break;
+                case CopyInstruction copy:
+                    await CopyStepAsync(s, copy, ct).ConfigureAwait(false);
+                    break;
+                case WorkdirInstruction w:
+                    await WorkdirStepAsync(s, w, ct).ConfigureAwait(false);
+                    break;
+                default:
+                    var cfg = ConfigApplier.Apply(s.Image.Container, ins) ?? throw At(ins, $"unsupported instruction {ins.Name}");
+                    if (ins is CmdInstruction)
+                    {
+                        s.CmdSet = true;
+                    }
+                    if (ins is EntrypointInstruction && !s.CmdSet)
+                    {
+                        cfg = cfg with { Cmd = null };
+                    }
+                    await MetadataStepAsync(s, ins, cfg, Describe(ins, cfg), ct).ConfigureAwait(false);
+                    break;
+            }
+        }
+
+        private static string Describe(Instruction ins, ContainerConfig cfg) => ins switch
+        {
+            EnvInstruction e => "ENV " + string.Join(' ', e.Pairs.Select(p => p.Key + "=" + p.Value)),
+            LabelInstruction l => "LABEL " + string.Join(' ', l.Pairs.Select(p => p.Key + "=" + p.Value)),
+            CmdInstruction => "CMD " + JsonSerializer.Serialize(cfg.Cmd ?? [], ApiJsonContext.Default.ListString),
+            EntrypointInstruction => "ENTRYPOINT " + JsonSerializer.Serialize(cfg.Entrypoint ?? [], ApiJsonContext.Default.ListString),
+            ShellInstruction sh => "SHELL " + JsonSerializer.Serialize(sh.Shell.ToList(), ApiJsonContext.Default.ListString),
+            ExposeInstruction x => "EXPOSE " + string.Join(' ', x.Ports),
+            VolumeInstruction v => "VOLUME " + JsonSerializer.Serialize(v.Paths.ToList(), ApiJsonContext.Default.ListString),
+            UserInstruction u => "USER " + u.User,
+            StopsignalInstruction st => "STOPSIGNAL " + st.Signal,
+            OnbuildInstruction o => "ONBUILD " + o.Expression,
+            HealthcheckInstruction h => "HEALTHCHECK " + JsonSerializer.Serialize(h.Health.Test ?? [], ApiJsonContext.Default.ListString),
+            _ => ins.Node.Original,
+        };
+
+        /// <summary>Keys of the build args a step can see (Docker: ARGs in scope with a value; proxies excluded).</summary>
+        private static List<string> ArgsInUse(StageState s) =>
+            [.. s.Args.Where(a => a.Value is not null && !ProxyArgs.Contains(a.Key)).OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => a.Key + "=" + a.Value)];
+
+        private async Task MetadataStepAsync(StageState s, Instruction ins, ContainerConfig cfg, string description, CancellationToken ct, string? author = null)
+        {
+            var createdBy = "/bin/sh -c #(nop)  " + description;
+            var key = BuildCache.ComputeKey(s.Image.ImageId?.ToString(), ["meta", createdBy, Serialize(cfg), author ?? ""]);
+            if (await TryCacheAsync(s, key, ct).ConfigureAwait(false))
+            {
+                return;
+            }
+            var cid = ContainerLine();
+            progress.Stream($"Removing intermediate container {cid}\n");
+            s.Image = await CommitAsync(s, cfg, createdBy, null, ct, author).ConfigureAwait(false);
+            await StoreCacheAsync(s, key, ct).ConfigureAwait(false);
+        }
+
+        private string ContainerLine()
+        {
+            var cid = RandomHex(6);
+            progress.Stream($" ---> Running in {cid}\n");
+            return cid;
+        }
+
+        private async Task<bool> TryCacheAsync(StageState s, string key, CancellationToken ct)
+        {
+            if (opts.NoCache || await b._cache.LookupAsync(key, ct).ConfigureAwait(false) is not { } id)
+            {
+                return false;
+            }
+            var record = await b._images.FindAsync(id, ct).ConfigureAwait(false);
+            if (record is null || (record.TopChainId is not null && await b._snapshotter.StatAsync(record.TopChainId, ct).ConfigureAwait(false) is null))
+            {
+                return false;
+            }
+            s.Image = await LoadAsync(record, ct).ConfigureAwait(false);
+            progress.Stream(" ---> Using cache\n");
+            progress.Stream($" ---> {record.Id.Short}\n");
+            return true;
+        }
+
+        private async Task StoreCacheAsync(StageState s, string key, CancellationToken ct)
+        {
+            await b._cache.StoreAsync(key, s.Image.ImageId!.Value.ToString(), ct).ConfigureAwait(false);
+            progress.Stream($" ---> {s.Image.ImageId!.Value.Short}\n");
+        }
+
+        private async Task RunStepAsync(StageState s, RunInstruction run, CancellationToken ct)
+        {
+            var cfg = s.Image.Container;
+            List<string> argv = run.PrependShell ? [.. (cfg.Shell is { Count: > 0 } ? cfg.Shell : ConfigApplier.DefaultShell), run.Command[0]] : [.. run.Command];
+            var argsInUse = ArgsInUse(s);
+            var createdBy = (argsInUse.Count > 0 ? $"|{argsInUse.Count} {string.Join(' ', argsInUse)} " : "") + string.Join(' ', argv);
+            var env = new List<string>(cfg.Env ?? []);
+            var envLookup = ShellLex.Lookup(env);
+            foreach (var (k, v) in s.Args.OrderBy(a => a.Key, StringComparer.Ordinal))
+            {
+                if (v is not null && envLookup(k) is null)
+                {
+                    env.Add(k + "=" + v);
+                }
+            }
+            foreach (var p in ProxyArgs)
+            {
+                if (!s.Args.ContainsKey(p) && opts.BuildArgs.TryGetValue(p, out var pv) && (pv ?? Environment.GetEnvironmentVariable(p)) is { } proxy)
+                {
+                    env.Add(p + "=" + proxy);
+                }
+            }
+            // RUN --network=host|none overrides the build's network (BuildKit); "default" means the build's setting.
+            var requested = run.Network is null or "" or "default" ? opts.NetworkMode : run.Network;
+            var network = requested is null or "" or "default" ? "host" : requested;
+            if (network is not ("host" or "none"))
+            {
+                throw At(run, $"network mode \"{network}\" is not supported for RUN: use host or none");
+            }
+            var key = BuildCache.ComputeKey(s.Image.ImageId?.ToString(), ["run", createdBy, Serialize(cfg), network]);
+            if (await TryCacheAsync(s, key, ct).ConfigureAwait(false))
+            {
+                return;
+            }
+            var cid = ContainerLine();
+            var active = "build-" + RandomHex(16);
+            var parent = s.Image.TopChainId;
+            var mounts = await b._snapshotter.PrepareAsync(active, parent, ct).ConfigureAwait(false);
+            NewLayer? layer;
+            try
+            {
+                var spec = new RunSpec
+                {
+                    RootfsMounts = mounts,
+                    Args = argv,
+                    Env = env,
+                    WorkingDir = string.IsNullOrEmpty(cfg.WorkingDir) ? "/" : cfg.WorkingDir,
+                    User = cfg.User ?? "",
+                    NetworkMode = network,
+                };
+                var write = progress.OutputWriter();
+                var code = await b._runner.RunAsync(spec, chunk => write(chunk.Data), ct).ConfigureAwait(false);
+                if (code != 0)
+                {
+                    throw new BuildException($"The command '{string.Join(' ', argv)}' returned a non-zero code: {code}", code);
+                }
+                layer = await CommitLayerAsync(active, parent, ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                await b._snapshotter.RemoveAsync(active, CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
+            progress.Stream($"Removing intermediate container {cid}\n");
+            s.Image = await CommitAsync(s, cfg, createdBy, layer, ct).ConfigureAwait(false);
+            await StoreCacheAsync(s, key, ct).ConfigureAwait(false);
+        }
+
+        private async Task WorkdirStepAsync(StageState s, WorkdirInstruction w, CancellationToken ct)
+        {
+            var cfg = ConfigApplier.Apply(s.Image.Container, w)!;
+            var createdBy = "/bin/sh -c #(nop) WORKDIR " + cfg.WorkingDir;
+            var key = BuildCache.ComputeKey(s.Image.ImageId?.ToString(), ["workdir", createdBy, Serialize(cfg)]);
+            if (await TryCacheAsync(s, key, ct).ConfigureAwait(false))
+            {
+                return;
+            }
+            var cid = ContainerLine();
+            // Docker's legacy builder creates the directory owned by root; no layer when it already exists.
+            var layer = await MutateAsync(s.Image.TopChainId, rootfs =>
+            {
+                FileCopier.MakeDirs(rootfs, cfg.WorkingDir!, new FileCopier.Attributes(0, 0, null));
+                return Task.CompletedTask;
+            }, ct).ConfigureAwait(false);
+            progress.Stream($"Removing intermediate container {cid}\n");
+            s.Image = await CommitAsync(s, cfg, createdBy, layer, ct).ConfigureAwait(false);
+            await StoreCacheAsync(s, key, ct).ConfigureAwait(false);
+        }
+
+        private async Task CopyStepAsync(StageState s, CopyInstruction copy, CancellationToken ct)
+        {
+            var verb = copy.IsAdd ? "ADD" : "COPY";
+            foreach (var src in copy.Sources)
+            {
+                if (src.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || src.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw At(copy, $"{verb} failed: remote URL sources are not supported by this version of mocker: {src} (download the file into the build context)");
+                }
+                if (src.StartsWith("git@", StringComparison.Ordinal))
+                {
+                    throw At(copy, $"{verb} failed: git sources are not supported: {src}");
+                }
+            }
+            var cfg = s.Image.Container;
+            var dest = copy.Dest;
+            var destIsDir = dest.EndsWith('/') || dest is "." or "..";
+            if (!dest.StartsWith('/'))
+            {
+                dest = ConfigApplier.ResolveWorkdir(cfg.WorkingDir, dest) + (destIsDir ? "/" : "");
+            }
+            if (copy.Sources.Count > 1 && !destIsDir)
+            {
+                throw At(copy, $"When using {verb} with more than one source file, the destination must be a directory and end with a /");
+            }
+            UnixFileMode? mode = null;
+            if (copy.Chmod is not null)
+            {
+                try
+                {
+                    mode = (UnixFileMode)Convert.ToInt32(copy.Chmod, 8);
+                }
+                catch (FormatException)
+                {
+                    throw At(copy, $"invalid chmod parameter: {copy.Chmod}");
+                }
+            }
+
+            // The source root: the context, an earlier stage's result, or an image (COPY --from=image).
+            string? viewKey = null;
+            string sourceRoot = contextDir;
+            string sourceIdentity = "context";
+            string? viewMount = null;
+            if (copy.From is not null)
+            {
+                ImageState from;
+                var stageIndex = BuildPlan.FindStage(_stages, copy.From, s.Def.Index);
+                if (stageIndex is { } si && _done.TryGetValue(si, out var st))
+                {
+                    from = st.Image;
+                }
+                else
+                {
+                    var rec = await b._images.FindAsync(copy.From, ct).ConfigureAwait(false)
+                        ?? throw At(copy, $"{verb} --from: failed to resolve image \"{copy.From}\": No such image: {FamiliarReference(copy.From)} (no registry access; use mocker image bootstrap, load or import)");
+                    from = await LoadAsync(rec, ct).ConfigureAwait(false);
+                }
+                sourceIdentity = from.ImageId?.ToString() ?? "scratch";
+                viewMount = Path.Combine(workDir, "from-" + RandomHex(6));
+                Directory.CreateDirectory(viewMount);
+                if (from.TopChainId is not null)
+                {
+                    viewKey = "build-view-" + RandomHex(16);
+                    var vm = await b._snapshotter.ViewAsync(viewKey, from.TopChainId, ct).ConfigureAwait(false);
+                    MountHelper.MountAll(vm, viewMount);
+                }
+                sourceRoot = viewMount;
+            }
+            try
+            {
+                var matched = new List<CopySource>();
+                foreach (var src in copy.Sources)
+                {
+                    List<CopySource> found;
+                    try
+                    {
+                        found = FileCopier.Expand(sourceRoot, src);
+                    }
+                    catch (FormatException e)
+                    {
+                        throw At(copy, $"{verb} failed: {src}: {e.Message}");
+                    }
+                    if (found.Count == 0)
+                    {
+                        if (PathMatch.HasMeta(src))
+                        {
+                            continue;
+                        }
+                        throw copy.From is null
+                            ? At(copy, $"{verb} failed: file not found in build context or excluded by .dockerignore: stat {src.TrimStart('/')}: file does not exist")
+                            : At(copy, $"{verb} failed: stat {src}: file does not exist in stage or image {copy.From}");
+                    }
+                    matched.AddRange(found);
+                }
+                if (matched.Count == 0)
+                {
+                    throw At(copy, $"{verb} failed: no source files were specified");
+                }
+                if (matched.Count > 1 && !destIsDir)
+                {
+                    throw At(copy, $"When using {verb} with more than one source file, the destination must be a directory and end with a /");
+                }
+                var checksum = copy.From is null
+                    ? await FileCopier.ChecksumAsync(matched, ct).ConfigureAwait(false)
+                    : sourceIdentity;
+                var kind = matched.Count > 1 ? "multi" : matched[0].IsDir ? "dir" : "file";
+                var createdBy = $"/bin/sh -c #(nop) {verb} {(copy.Chown is null ? "" : "--chown=" + copy.Chown + " ")}{(copy.Chmod is null ? "" : "--chmod=" + copy.Chmod + " ")}{kind}:{checksum} in {dest} ";
+                var key = BuildCache.ComputeKey(s.Image.ImageId?.ToString(),
+                    ["copy", createdBy, string.Join('\n', copy.Sources), copy.From ?? "", Serialize(cfg)]);
+                if (await TryCacheAsync(s, key, ct).ConfigureAwait(false))
+                {
+                    return;
+                }
+                var cid = ContainerLine();
+                var layer = await MutateAsync(s.Image.TopChainId, async rootfs =>
+                {
+                    var (uid, gid) = copy.Chown is null ? (0, 0) : FileCopier.ResolveOwner(rootfs, copy.Chown);
+                    var attrs = new FileCopier.Attributes(uid, gid, mode);
+                    foreach (var m in matched)
+                    {
+                        if (copy.IsAdd && !m.IsDir && SafeTarExtractor.LooksLikeArchive(m.FullPath))
+                        {
+                            var dir = FileCopier.MakeDirs(rootfs, dest, attrs);
+                            await using var fs = File.OpenRead(m.FullPath);
+                            await SafeTarExtractor.ExtractAsync(fs, dir, preserveOwner: true, ct).ConfigureAwait(false);
+                            continue;
+                        }
+                        await FileCopier.CopyAsync(m, rootfs, dest, destIsDir, attrs, ct).ConfigureAwait(false);
+                    }
+                }, ct).ConfigureAwait(false);
+                progress.Stream($"Removing intermediate container {cid}\n");
+                s.Image = await CommitAsync(s, cfg, createdBy, layer, ct).ConfigureAwait(false);
+                await StoreCacheAsync(s, key, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (viewMount is not null)
+                {
+                    MountHelper.Unmount(viewMount);
+                    if (viewKey is not null)
+                    {
+                        await b._snapshotter.RemoveAsync(viewKey, CancellationToken.None).ConfigureAwait(false);
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// Prepares an active snapshot on <paramref name="parent"/>, mounts it, lets <paramref name="mutate"/> change
+        /// the rootfs, unmounts, and commits the changes as a layer (null when nothing changed).
+        /// </summary>
+        private async Task<NewLayer?> MutateAsync(string? parent, Func<string, Task> mutate, CancellationToken ct)
+        {
+            var active = "build-" + RandomHex(16);
+            var rootfs = Path.Combine(workDir, "rootfs-" + RandomHex(6));
+            var mounts = await b._snapshotter.PrepareAsync(active, parent, ct).ConfigureAwait(false);
+            try
+            {
+                MountHelper.MountAll(mounts, rootfs);
+                try
+                {
+                    await mutate(rootfs).ConfigureAwait(false);
+                }
+                finally
+                {
+                    MountHelper.Unmount(rootfs);
+                }
+                return await CommitLayerAsync(active, parent, ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                await b._snapshotter.RemoveAsync(active, CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        /// <summary>
+        /// Diffs the active snapshot's upper directory into a gzip blob (diffID from the uncompressed stream, blob digest
+        /// from the compressed one, one pass through a pipe) and commits the snapshot under its chainID, or drops it when
+        /// that chainID exists. Returns null (snapshot removed) when nothing changed.
+        /// </summary>
+        private async Task<NewLayer?> CommitLayerAsync(string active, string? parent, CancellationToken ct)
+        {
+            var upper = await b._snapshotter.GetChangesDirAsync(active, ct).ConfigureAwait(false);
+            if (!Directory.EnumerateFileSystemEntries(upper).Any())
+            {
+                await b._snapshotter.RemoveAsync(active, ct).ConfigureAwait(false);
+                return null;
+            }
+            var pipe = new Pipe();
+            var produce = Task.Run(async () =>
+            {
+                try
+                {
+                    LayerDigest d;
+                    await using (var gz = new GZipStream(pipe.Writer.AsStream(leaveOpen: true), CompressionLevel.Fastest, leaveOpen: false))
+                    {
+                        d = await b._differ.DiffAsync(upper, gz, ct).ConfigureAwait(false);
+                    }
+                    await pipe.Writer.CompleteAsync().ConfigureAwait(false);
+                    return d;
+                }
+                catch (Exception e)
+                {
+                    await pipe.Writer.CompleteAsync(e).ConfigureAwait(false);
+                    throw;
+                }
+            }, ct);
+            Descriptor blob;
+            await using (var reader = pipe.Reader.AsStream())
+            {
+                blob = await b._content.WriteAsync(reader, MediaTypes.OciLayerGzip, null, ct).ConfigureAwait(false);
+            }
+            var digest = await produce.ConfigureAwait(false);
+            var chain = ILayerUnpacker.ChainId(parent, digest.DiffId);
+            if (await b._snapshotter.StatAsync(chain, ct).ConfigureAwait(false) is not null)
+            {
+                await b._snapshotter.RemoveAsync(active, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                await b._snapshotter.CommitAsync(chain, active, ct).ConfigureAwait(false);
+            }
+            return new NewLayer(blob, digest.DiffId, chain, digest.UncompressedSize);
+        }
+
+        /// <summary>Writes the step's config and manifest blobs and records an untagged intermediate image.</summary>
+        private async Task<ImageState> CommitAsync(StageState s, ContainerConfig cfg, string createdBy, NewLayer? layer, CancellationToken ct, string? author = null)
+        {
+            var parent = s.Image;
+            var now = Now();
+            var history = new List<HistoryEntry>(parent.Config.History ?? []);
+            if (createdBy.Length > 0)
+            {
+                history.Add(new HistoryEntry { Created = now, CreatedBy = createdBy, EmptyLayer = layer is null });
+            }
+            var diffIds = new List<Digest>(parent.Config.RootFs.DiffIds);
+            var layers = new List<Descriptor>(parent.Layers);
+            if (layer is not null)
+            {
+                diffIds.Add(layer.DiffId);
+                layers.Add(layer.Blob);
+            }
+            var config = parent.Config with
+            {
+                Created = now,
+                Author = author ?? parent.Config.Author,
+                Config = cfg,
+                RootFs = new ImageRootFs { DiffIds = diffIds },
+                History = history,
+            };
+            var configDesc = await b._content.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(config, OciJsonContext.Default.ImageConfig), MediaTypes.OciConfig, ct).ConfigureAwait(false);
+            var manifest = new ImageManifest { Config = configDesc, Layers = layers };
+            var manifestDesc = await b._content.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(manifest, OciJsonContext.Default.ImageManifest), MediaTypes.OciManifest, ct).ConfigureAwait(false);
+            var record = new ImageRecord
+            {
+                Id = configDesc.Digest,
+                ManifestDigest = manifestDesc.Digest,
+                Config = config,
+                TopChainId = layer?.ChainId ?? parent.TopChainId,
+                Size = parent.Size + (layer?.Size ?? 0),
+                CreatedAt = DateTimeOffset.UtcNow,
+                Parent = parent.ImageId,
+            };
+            await b._images.PutAsync(record, [], ct).ConfigureAwait(false);
+            return new ImageState(config, layers, record.TopChainId, record.Id, record.Size);
+        }
+
+        private async Task<ImageState> LoadAsync(ImageRecord record, CancellationToken ct)
+        {
+            ImageManifest manifest;
+            await using (var ms = b._content.OpenRead(record.ManifestDigest))
+            {
+                manifest = await JsonSerializer.DeserializeAsync(ms, OciJsonContext.Default.ImageManifest, ct).ConfigureAwait(false)
+                    ?? throw new MockerException(ErrorKind.Internal, $"manifest {record.ManifestDigest} of image {record.Id} is empty");
+            }
+            return new ImageState(record.Config, manifest.Layers, record.TopChainId, record.Id, record.Size);
+        }
+
+        private static string Serialize(ContainerConfig cfg) => JsonSerializer.Serialize(cfg, ApiJsonContext.Default.ContainerConfig);
+    }
+}
