@@ -81,33 +81,12 @@ public sealed class Builder(
         }
     }
 
-    /// <summary>Normalises a -t value to the store's reference form ("docker.io/library/name:tag"); kept in one place so the shared Reference parser can replace it.</summary>
-    private static string NormaliseReference(string tag)
-    {
-        var name = tag;
-        var lastSlash = name.LastIndexOf('/');
-        var hasTag = name.IndexOf(':', lastSlash + 1) >= 0 || name.Contains('@', StringComparison.Ordinal);
-        if (!hasTag)
-        {
-            name += ":latest";
-        }
-        var firstSlash = name.IndexOf('/');
-        if (firstSlash < 0)
-        {
-            return "docker.io/library/" + name;
-        }
-        var domain = name[..firstSlash];
-        return domain.Contains('.', StringComparison.Ordinal) || domain.Contains(':', StringComparison.Ordinal) || domain == "localhost"
-            ? name
-            : "docker.io/" + name;
-    }
+    /// <summary>Normalises a -t value to the store's reference form ("docker.io/library/name:tag"). Throws InvalidArgument for a malformed name.</summary>
+    private static string NormaliseReference(string tag) => Reference.Parse(tag).WithDefaultTag().ToString();
 
     /// <summary>The reference as Docker prints it after "Successfully tagged" (familiar name with tag).</summary>
-    private static string FamiliarReference(string tag)
-    {
-        var lastSlash = tag.LastIndexOf('/');
-        return tag.IndexOf(':', lastSlash + 1) >= 0 || tag.Contains('@', StringComparison.Ordinal) ? tag : tag + ":latest";
-    }
+    private static string FamiliarReference(string tag) =>
+        Reference.TryParse(tag, out var r, out _) ? r.WithDefaultTag().FamiliarString() : tag;
 
     private static string RandomHex(int bytes) => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(bytes));
 

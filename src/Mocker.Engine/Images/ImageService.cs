@@ -406,7 +406,7 @@ public sealed class ImageService(
             }
             progress?.Report(new JsonMessage { status = $"Bootstrapping {target.FamiliarString()} from {options.BusyboxPath}" });
             await using var input = new FileStream(tarPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
-            var id = await ImportLayerAsync(input, new ContainerConfig { Cmd = ["sh"] }, stamp, null, "linux", "amd64", null, target, ct).ConfigureAwait(false);
+            var id = await ImportLayerAsync(input, new ContainerConfig { Env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd = ["sh"] }, stamp, null, "linux", "amd64", null, target, ct).ConfigureAwait(false);
             progress?.Report(new JsonMessage { status = id });
             return id;
         }
