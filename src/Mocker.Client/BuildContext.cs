@@ -1,0 +1,119 @@
+using System.Formats.Tar;
+using System.Net;
+
+namespace Mocker.Client;
+
+/// <summary>
+/// The build context as a tar written straight into the request body while it is being sent (chunked, never buffered):
+/// every file under the context directory that the ignore file does not exclude, owned by 0:0 as the docker CLI sends
+/// it. The Dockerfile and the ignore file themselves are always included (Docker's <c>TrimBuildFilesFromExcludes</c>).
+/// </summary>
+internal sealed class BuildContextContent : HttpContent
+{
+    private readonly string _root;
+    private readonly IgnorePatterns _ignore;
+    private readonly HashSet<string> _alwaysInclude;
+    private readonly (string EntryName, string SourcePath)? _extraFile;
+
+    /// <param name="root">The context directory.</param>
+    /// <param name="dockerfileEntry">The Dockerfile's path inside the context (always sent).</param>
+    /// <param name="extraFile">A Dockerfile from outside the context, added under the given entry name.</param>
+    public BuildContextContent(string root, string dockerfileEntry, (string EntryName, string SourcePath)? extraFile)
+    {
+        _root = Path.GetFullPath(root);
+        _ignore = IgnorePatterns.Load(_root, out var ignoreFile);
+        _alwaysInclude = new HashSet<string>(StringComparer.Ordinal) { IgnorePatterns.CleanPath(dockerfileEntry) };
+        if (ignoreFile is not null) _alwaysInclude.Add(ignoreFile);
+        _extraFile = extraFile;
+        Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-tar");
+    }
+
+    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+    {
+        await using var writer = new TarWriter(stream, TarEntryFormat.Pax, leaveOpen: true);
+        await WriteDirectoryAsync(writer, _root, "", cancellationToken).ConfigureAwait(false);
+        if (_extraFile is { } extra)
+            await WriteFileAsync(writer, new FileInfo(extra.SourcePath), extra.EntryName, cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
+        SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = 0;
+        return false;
+    }
+
+    private async Task WriteDirectoryAsync(TarWriter writer, string dir, string relDir, CancellationToken ct)
+    {
+        var entries = new DirectoryInfo(dir).EnumerateFileSystemInfos().OrderBy(e => e.Name, StringComparer.Ordinal);
+        foreach (var info in entries)
+        {
+            var rel = relDir.Length == 0 ? info.Name : relDir + "/" + info.Name;
+            var excluded = _ignore.IsExcluded(rel) && !_alwaysInclude.Contains(rel);
+            var isDir = info is DirectoryInfo && info.LinkTarget is null;
+            if (excluded)
+            {
+                // A directory can still hold re-included files when there are "!" patterns.
+                if (isDir && _ignore.HasExclusions) await WriteDirectoryAsync(writer, info.FullName, rel, ct).ConfigureAwait(false);
+                continue;
+            }
+            if (info.LinkTarget is { } target)
+            {
+                await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.SymbolicLink, rel)
+                {
+                    LinkName = target, Mode = (UnixFileMode)0x1FF, ModificationTime = info.LastWriteTimeUtc, Uid = 0, Gid = 0,
+                }, ct).ConfigureAwait(false);
+            }
+            else if (isDir)
+            {
+                await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.Directory, rel + "/")
+                {
+                    Mode = info.UnixFileMode, ModificationTime = info.LastWriteTimeUtc, Uid = 0, Gid = 0,
+                }, ct).ConfigureAwait(false);
+                await WriteDirectoryAsync(writer, info.FullName, rel, ct).ConfigureAwait(false);
+            }
+            else if (info is FileInfo file && (file.Attributes & FileAttributes.Device) == 0)
+            {
+                await WriteFileAsync(writer, file, rel, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async Task WriteFileAsync(TarWriter writer, FileInfo file, string entryName, CancellationToken ct)
+    {
+        var data = new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        await using (data.ConfigureAwait(false))
+        {
+            await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, entryName)
+            {
+                DataStream = data, Mode = file.UnixFileMode, ModificationTime = file.LastWriteTimeUtc, Uid = 0, Gid = 0,
+            }, ct).ConfigureAwait(false);
+        }
+    }
+}
+
+/// <summary>A request body copied from a stream while it is sent (import), chunked.</summary>
+internal sealed class StreamingContent : HttpContent
+{
+    private readonly Stream _source;
+
+    public StreamingContent(Stream source, string contentType)
+    {
+        _source = source;
+        Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(contentType);
+    }
+
+    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken) =>
+        await _source.CopyToAsync(stream, 81920, cancellationToken).ConfigureAwait(false);
+
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
+        SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = 0;
+        return false;
+    }
+}
