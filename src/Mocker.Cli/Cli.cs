@@ -66,11 +66,14 @@ internal static class Cli
         else if (parse.Errors.Any(e => e.SymbolResult is ArgumentResult) || command.Arguments.Any(a => a.Arity.MinimumNumberOfValues > 0))
             problem = parse.Errors.FirstOrDefault(e => e.SymbolResult is OptionResult) is { SymbolResult: OptionResult o }
                 ? $"flag needs an argument: {o.IdentifierToken?.Value ?? o.Option.Name}"
-                : $"\"{path}\" requires at least {Math.Max(1, command.Arguments.Sum(a => a.Arity.MinimumNumberOfValues))} argument(s)";
+                : RequiresMessage(path, Math.Max(1, command.Arguments.Sum(a => a.Arity.MinimumNumberOfValues)));
         else
             problem = parse.Errors[0].Message.TrimEnd('.');
         return Usage(path, problem);
     }
+
+    private static string RequiresMessage(string path, int n) =>
+        n == 1 ? $"\"{path}\" requires at least 1 argument" : $"\"{path}\" requires at least {n} arguments";
 
     public static int Usage(string path, string problem)
     {

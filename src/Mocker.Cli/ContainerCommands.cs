@@ -329,7 +329,7 @@ internal static class ContainerCommands
         {
             ["ID"] = trunc ? Units.ShortId(x.Id) : x.Id,
             ["Image"] = image,
-            ["Command"] = JsonSerializer.Serialize(command, CliJsonContext.Default.String).Replace("\\u0026", "&", StringComparison.Ordinal),
+            ["Command"] = Units.GoQuote(command),
             ["CreatedAt"] = DateTimeOffset.FromUnixTimeSeconds(x.Created).ToString("yyyy-MM-dd HH:mm:ss +0000 'UTC'", CultureInfo.InvariantCulture),
             ["RunningFor"] = Units.Ago(x.Created),
             ["Ports"] = FormatPorts(x.Ports),

@@ -81,6 +81,26 @@ public static class Units
         return string.Concat(runes.Take(max - 1).Select(r => r.ToString())) + "…";
     }
 
+    /// <summary>Go's <c>strconv.Quote</c>: double quotes; backslash, quote and control characters escaped; printable Unicode kept.</summary>
+    public static string GoQuote(string s)
+    {
+        var sb = new StringBuilder("\"");
+        foreach (var r in s.EnumerateRunes())
+        {
+            switch (r.Value)
+            {
+                case '"': sb.Append("\\\""); break;
+                case '\\': sb.Append("\\\\"); break;
+                case '\n': sb.Append("\\n"); break;
+                case '\t': sb.Append("\\t"); break;
+                case '\r': sb.Append("\\r"); break;
+                case < 0x20 or 0x7f: sb.Append("\\x").Append(r.Value.ToString("x2", CultureInfo.InvariantCulture)); break;
+                default: sb.Append(r.ToString()); break;
+            }
+        }
+        return sb.Append('"').ToString();
+    }
+
     /// <summary>Strips "sha256:" and keeps 12 hex digits, like <c>stringid.TruncateID</c>.</summary>
     public static string ShortId(string id)
     {

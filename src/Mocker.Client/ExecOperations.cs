@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Mocker.Api;
 using static Mocker.Client.ContainerOperations;
 
@@ -25,7 +24,7 @@ public sealed class ExecOperations
     /// <exception cref="MockerNotFoundException">No such exec.</exception>
     public Task<HijackedStream> StartAsync(string execId, bool tty, CancellationToken ct = default) =>
         _client.HijackAsync($"/exec/{MockerClient.Segment(execId)}/start", null, "application/json",
-            JsonSerializer.SerializeToUtf8Bytes(new ExecStartConfig { Detach = false, Tty = tty }, ApiJsonContext.Default.ExecStartConfig), ct);
+            tty ? """{"Detach":false,"Tty":true}"""u8.ToArray() : """{"Detach":false,"Tty":false}"""u8.ToArray(), ct);
 
     /// <summary><c>POST /exec/{id}/start</c> with <c>{"Detach":true}</c> and no upgrade (<c>mocker exec -d</c>).</summary>
     public Task StartDetachedAsync(string execId, bool tty = false, CancellationToken ct = default) =>
