@@ -20,8 +20,11 @@ internal static class Cli
     public static readonly Option<string?> LogLevel = new("--log-level", "-l") { Description = "Set the logging level (\"debug\", \"info\", \"warn\", \"error\", \"fatal\")" };
     public static readonly Option<bool> Debug = new("--debug", "-D") { Description = "Enable debug mode" };
 
-    public static Stream Stdout => _stdout ??= Console.OpenStandardOutput();
-    public static Stream Stderr => _stderr ??= Console.OpenStandardError();
+    public static Stream Stdout => _stdout ??= new FdStream(1, canRead: false);
+    public static Stream Stderr => _stderr ??= new FdStream(2, canRead: false);
+
+    /// <summary>The process's stdin as raw bytes (no line editing, no echo).</summary>
+    public static Stream OpenStdin() => new FdStream(0, canRead: true);
 
     public static void Out(string text)
     {
@@ -114,6 +117,11 @@ internal static class Cli
         catch (Exception e) when (e is FormatException or IOException or ArgumentException or InvalidDataException or UnauthorizedAccessException)
         {
             ErrLine(e.Message);
+            return 1;
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            ErrLine($"error reading the daemon's response: {e.Message}");
             return 1;
         }
     }

@@ -131,7 +131,7 @@ internal static class ContainerCommands
     {
         try
         {
-            await stream.CopyStdinAsync(Console.OpenStandardInput()).ConfigureAwait(false);
+            await stream.CopyStdinAsync(Cli.OpenStdin()).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)
         {

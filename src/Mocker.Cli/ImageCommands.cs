@@ -181,7 +181,7 @@ internal static class ImageCommands
             var source = pr.GetValue(file)!;
             if (source.StartsWith("http://", StringComparison.Ordinal) || source.StartsWith("https://", StringComparison.Ordinal))
                 throw new UsageException("importing from a URL is not supported");
-            Stream input = source == "-" ? Console.OpenStandardInput() : File.OpenRead(source);
+            Stream input = source == "-" ? Cli.OpenStdin() : File.OpenRead(source);
             await using (input.ConfigureAwait(false))
             {
                 var messages = c.Images.ImportAsync(input, pr.GetValue(reference), pr.GetValue(change), pr.GetValue(message), ct);
@@ -233,7 +233,7 @@ internal static class ImageCommands
                 // "build -": the Dockerfile comes on stdin and the context is empty (§1.10).
                 tempDir = Directory.CreateTempSubdirectory("mocker-build-").FullName;
                 await using (var fs = File.Create(Path.Combine(tempDir, "Dockerfile")))
-                    await Console.OpenStandardInput().CopyToAsync(fs, ct).ConfigureAwait(false);
+                    await Cli.OpenStdin().CopyToAsync(fs, ct).ConfigureAwait(false);
                 contextDir = tempDir;
                 dockerfile = null;
             }

@@ -204,7 +204,7 @@ internal static class SystemCommands
             }
             Cli.Out(sb.ToString());
         }
-        else if (format == "json" || found.Count > 0 || errors.Count == 0)
+        else
         {
             Cli.OutLine(Output.IndentedArray(found));
         }

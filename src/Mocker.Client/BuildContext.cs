@@ -61,17 +61,18 @@ internal sealed class BuildContextContent : HttpContent
             }
             if (info.LinkTarget is { } target)
             {
-                await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.SymbolicLink, rel)
-                {
-                    LinkName = target, Mode = (UnixFileMode)0x1FF, ModificationTime = info.LastWriteTimeUtc, Uid = 0, Gid = 0,
-                }, ct).ConfigureAwait(false);
+                var link = NewEntry(TarEntryType.SymbolicLink, rel, target);
+                link.LinkName = target;
+                link.Mode = (UnixFileMode)0x1FF;
+                link.ModificationTime = info.LastWriteTimeUtc;
+                await writer.WriteEntryAsync(link, ct).ConfigureAwait(false);
             }
             else if (isDir)
             {
-                await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.Directory, rel + "/")
-                {
-                    Mode = info.UnixFileMode, ModificationTime = info.LastWriteTimeUtc, Uid = 0, Gid = 0,
-                }, ct).ConfigureAwait(false);
+                var dirEntry = NewEntry(TarEntryType.Directory, rel + "/", null);
+                dirEntry.Mode = info.UnixFileMode;
+                dirEntry.ModificationTime = info.LastWriteTimeUtc;
+                await writer.WriteEntryAsync(dirEntry, ct).ConfigureAwait(false);
                 await WriteDirectoryAsync(writer, info.FullName, rel, ct).ConfigureAwait(false);
             }
             else if (info is FileInfo file && (file.Attributes & FileAttributes.Device) == 0)
@@ -86,11 +87,24 @@ internal sealed class BuildContextContent : HttpContent
         var data = new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
         await using (data.ConfigureAwait(false))
         {
-            await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, entryName)
-            {
-                DataStream = data, Mode = file.UnixFileMode, ModificationTime = file.LastWriteTimeUtc, Uid = 0, Gid = 0,
-            }, ct).ConfigureAwait(false);
+            var entry = NewEntry(TarEntryType.RegularFile, entryName, null);
+            entry.DataStream = data;
+            entry.Mode = file.UnixFileMode;
+            entry.ModificationTime = file.LastWriteTimeUtc;
+            await writer.WriteEntryAsync(entry, ct).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// A plain ustar entry when the names fit its ASCII 100-byte fields (what the docker CLI sends), PAX otherwise
+    /// (long or non-ASCII names), so most entries carry no extended header. Owner is 0:0 either way.
+    /// </summary>
+    private static TarEntry NewEntry(TarEntryType type, string name, string? linkName)
+    {
+        static bool FitsUstar(string? s) => s is null || (s.Length <= 100 && s.All(char.IsAscii));
+        return FitsUstar(name) && FitsUstar(linkName)
+            ? new UstarTarEntry(type, name) { Uid = 0, Gid = 0 }
+            : new PaxTarEntry(type, name) { Uid = 0, Gid = 0 };
     }
 }
 

@@ -143,7 +143,8 @@ public sealed class MockerClient : IDisposable
         if (query is not null)
         {
             var first = true;
-            foreach (var (k, v) in query)
+            // Sorted by key like Go's url.Values.Encode (the docker CLI's order); repeated keys keep their order.
+            foreach (var (k, v) in query.OrderBy(kv => kv.Key, StringComparer.Ordinal))
             {
                 if (v is null) continue;
                 sb.Append(first ? '?' : '&').Append(Uri.EscapeDataString(k)).Append('=').Append(Uri.EscapeDataString(v));
