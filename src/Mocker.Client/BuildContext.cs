@@ -1,5 +1,4 @@
 using System.Formats.Tar;
-using System.Net;
 
 namespace Mocker.Client;
 
@@ -8,7 +7,7 @@ namespace Mocker.Client;
 /// every file under the context directory that the ignore file does not exclude, owned by 0:0 as the docker CLI sends
 /// it. The Dockerfile and the ignore file themselves are always included (Docker's <c>TrimBuildFilesFromExcludes</c>).
 /// </summary>
-internal sealed class BuildContextContent : HttpContent
+internal sealed class BuildContext
 {
     private readonly string _root;
     private readonly IgnorePatterns _ignore;
@@ -18,31 +17,22 @@ internal sealed class BuildContextContent : HttpContent
     /// <param name="root">The context directory.</param>
     /// <param name="dockerfileEntry">The Dockerfile's path inside the context (always sent).</param>
     /// <param name="extraFile">A Dockerfile from outside the context, added under the given entry name.</param>
-    public BuildContextContent(string root, string dockerfileEntry, (string EntryName, string SourcePath)? extraFile)
+    public BuildContext(string root, string dockerfileEntry, (string EntryName, string SourcePath)? extraFile)
     {
         _root = Path.GetFullPath(root);
         _ignore = IgnorePatterns.Load(_root, out var ignoreFile);
         _alwaysInclude = new HashSet<string>(StringComparer.Ordinal) { IgnorePatterns.CleanPath(dockerfileEntry) };
         if (ignoreFile is not null) _alwaysInclude.Add(ignoreFile);
         _extraFile = extraFile;
-        Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-tar");
     }
 
-    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+    /// <summary>Writes the whole context as a tar to <paramref name="stream"/>.</summary>
+    public async Task WriteTarAsync(Stream stream, CancellationToken cancellationToken)
     {
         await using var writer = new TarWriter(stream, TarEntryFormat.Pax, leaveOpen: true);
         await WriteDirectoryAsync(writer, _root, "", cancellationToken).ConfigureAwait(false);
         if (_extraFile is { } extra)
             await WriteFileAsync(writer, new FileInfo(extra.SourcePath), extra.EntryName, cancellationToken).ConfigureAwait(false);
-    }
-
-    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
-        SerializeToStreamAsync(stream, context, CancellationToken.None);
-
-    protected override bool TryComputeLength(out long length)
-    {
-        length = 0;
-        return false;
     }
 
     private async Task WriteDirectoryAsync(TarWriter writer, string dir, string relDir, CancellationToken ct)
@@ -105,29 +95,5 @@ internal sealed class BuildContextContent : HttpContent
         return FitsUstar(name) && FitsUstar(linkName)
             ? new UstarTarEntry(type, name) { Uid = 0, Gid = 0 }
             : new PaxTarEntry(type, name) { Uid = 0, Gid = 0 };
-    }
-}
-
-/// <summary>A request body copied from a stream while it is sent (import), chunked.</summary>
-internal sealed class StreamingContent : HttpContent
-{
-    private readonly Stream _source;
-
-    public StreamingContent(Stream source, string contentType)
-    {
-        _source = source;
-        Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(contentType);
-    }
-
-    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken) =>
-        await _source.CopyToAsync(stream, 81920, cancellationToken).ConfigureAwait(false);
-
-    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
-        SerializeToStreamAsync(stream, context, CancellationToken.None);
-
-    protected override bool TryComputeLength(out long length)
-    {
-        length = 0;
-        return false;
     }
 }

@@ -99,12 +99,11 @@ public sealed class ContainerOperations
     public async Task<ContainerWaitResponse> WaitAsync(string id, string? condition = null, CancellationToken ct = default) =>
         await (await BeginWaitAsync(id, condition, ct).ConfigureAwait(false)).ConfigureAwait(false);
 
-    private static async Task<ContainerWaitResponse> ReadWaitAsync(HttpResponseMessage response, CancellationToken ct)
+    private static async Task<ContainerWaitResponse> ReadWaitAsync(HttpResponse response, CancellationToken ct)
     {
         using (response)
         {
-            var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-            return await JsonSerializer.DeserializeAsync(body, ApiJsonContext.Default.ContainerWaitResponse, ct).ConfigureAwait(false)
+            return await JsonSerializer.DeserializeAsync(response.Body, ApiJsonContext.Default.ContainerWaitResponse, ct).ConfigureAwait(false)
                 ?? throw new InvalidDataException("empty wait response");
         }
     }
@@ -144,8 +143,7 @@ public sealed class ContainerOperations
               ("stdout", options.Stdout ? "1" : null), ("tail", options.Tail), ("timestamps", options.Timestamps ? "1" : null),
               ("until", options.Until)),
             null, ct).ConfigureAwait(false);
-        var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-        await foreach (var chunk in StdCopy.ReadAsync(body, isTty, ct).ConfigureAwait(false))
+        await foreach (var chunk in StdCopy.ReadAsync(response.Body, isTty, ct).ConfigureAwait(false))
             yield return chunk;
     }
 

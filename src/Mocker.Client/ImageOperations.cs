@@ -73,7 +73,7 @@ public sealed class ImageOperations
     {
         var query = Q(("fromSrc", "-"), ("message", string.IsNullOrEmpty(message) ? null : message), ("repo", string.IsNullOrEmpty(repositoryTag) ? null : repositoryTag));
         foreach (var change in changes ?? []) query.Add(new("changes", change));
-        var response = await _client.SendAsync(HttpMethod.Post, "/images/create", query, new StreamingContent(tar, "text/plain"), ct).ConfigureAwait(false);
+        var response = await _client.SendAsync(HttpMethod.Post, "/images/create", query, RequestBody.Streamed((target, token) => tar.CopyToAsync(target, 81920, token), "text/plain"), ct).ConfigureAwait(false);
         await foreach (var m in MockerClient.ReadJsonMessagesAsync(response, ct).ConfigureAwait(false)) yield return m;
     }
 
@@ -100,8 +100,9 @@ public sealed class ImageOperations
         if (options.Labels is { Count: > 0 } labels)
             query.Add(new("labels", JsonSerializer.Serialize(labels.ToDictionary(), ApiJsonContext.Default.DictionaryStringString)));
 
-        var content = new BuildContextContent(root, dockerfileEntry, extra);
-        content.Headers.Add("X-Registry-Config", "e30=");
+        var context = new BuildContext(root, dockerfileEntry, extra);
+        var content = RequestBody.Streamed(context.WriteTarAsync, "application/x-tar");
+        content.Headers.Add(new("X-Registry-Config", "e30="));
         var response = await _client.SendAsync(HttpMethod.Post, "/build", query, content, ct).ConfigureAwait(false);
         await foreach (var m in MockerClient.ReadJsonMessagesAsync(response, ct).ConfigureAwait(false)) yield return m;
     }

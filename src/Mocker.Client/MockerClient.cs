@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
@@ -25,7 +23,7 @@ public sealed class MockerClient : IDisposable
     public const string FallbackApiVersion = "1.24";
     internal const string UserAgent = "Mocker-Client/0.1 (linux)";
 
-    private readonly HttpClient _http;
+    private readonly HttpTransport _http;
     private readonly SemaphoreSlim _negotiateLock = new(1, 1);
     private string? _apiVersion;
 
@@ -39,20 +37,7 @@ public sealed class MockerClient : IDisposable
     public MockerClient(MockerEndpoint endpoint)
     {
         Endpoint = endpoint;
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (_, ct) =>
-            {
-                var socket = await endpoint.ConnectSocketAsync(ct).ConfigureAwait(false);
-                return new NetworkStream(socket, ownsSocket: true);
-            },
-            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(90),
-            UseProxy = false,
-            AutomaticDecompression = DecompressionMethods.None,
-        };
-        if (endpoint.UseTls) handler.SslOptions = endpoint.CreateSslOptions();
-        _http = new HttpClient(handler) { BaseAddress = endpoint.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
-        _http.DefaultRequestHeaders.UserAgent.ParseAdd(UserAgent);
+        _http = new HttpTransport(endpoint, UserAgent);
         Containers = new ContainerOperations(this);
         Images = new ImageOperations(this);
         Exec = new ExecOperations(this);
@@ -108,32 +93,19 @@ public sealed class MockerClient : IDisposable
 
     internal async Task<PingResponse> PingCoreAsync(CancellationToken ct)
     {
-        HttpResponseMessage response;
-        try
+        var response = await _http.SendAsync("HEAD", "/_ping", null, ct).ConfigureAwait(false);
+        if (!response.IsSuccess)
         {
-            using var head = new HttpRequestMessage(HttpMethod.Head, "/_ping");
-            response = await _http.SendAsync(head, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode)
-            {
-                response.Dispose();
-                using var get = new HttpRequestMessage(HttpMethod.Get, "/_ping");
-                response = await _http.SendAsync(get, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
-            }
-        }
-        catch (HttpRequestException e)
-        {
-            throw Unreachable(e);
+            response.Dispose();
+            response = await _http.SendAsync("GET", "/_ping", null, ct).ConfigureAwait(false);
         }
         using (response)
         {
             await EnsureSuccessAsync(response, ct).ConfigureAwait(false);
-            string? Header(string name) => response.Headers.TryGetValues(name, out var v) ? v.FirstOrDefault() : null;
-            return new PingResponse(Header("Api-Version"), Header("Ostype"), Header("Docker-Experimental") == "true", Header("Builder-Version"));
+            await response.Body.CopyToAsync(Stream.Null, ct).ConfigureAwait(false);
+            return new PingResponse(response.Header("Api-Version"), response.Header("Ostype"), response.Header("Docker-Experimental") == "true", response.Header("Builder-Version"));
         }
     }
-
-    internal Exception Unreachable(HttpRequestException e) =>
-        e.InnerException as MockerConnectionException ?? (Exception)new MockerConnectionException(Endpoint.Original, e);
 
     /// <summary>Builds <c>/v{version}{path}?{query}</c>; query values are URL-encoded, null values dropped.</summary>
     internal async Task<string> PathAsync(string path, IEnumerable<KeyValuePair<string, string?>>? query, CancellationToken ct)
@@ -157,22 +129,13 @@ public sealed class MockerClient : IDisposable
     /// <summary>Escapes one path segment (container/image names may contain '/' and ':' which Docker keeps literal).</summary>
     internal static string Segment(string nameOrId) => Uri.EscapeDataString(nameOrId).Replace("%2F", "/", StringComparison.Ordinal).Replace("%3A", ":", StringComparison.Ordinal);
 
-    /// <summary>Sends a request and returns the successful response (headers read; body not yet consumed).</summary>
-    internal async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, IEnumerable<KeyValuePair<string, string?>>? query,
-        HttpContent? content, CancellationToken ct, bool allowNotModified = false)
+    /// <summary>Sends a request and returns the successful response (head read; body not yet consumed).</summary>
+    internal async Task<HttpResponse> SendAsync(HttpMethod method, string path, IEnumerable<KeyValuePair<string, string?>>? query,
+        RequestBody? content, CancellationToken ct, bool allowNotModified = false)
     {
         var uri = await PathAsync(path, query, ct).ConfigureAwait(false);
-        using var request = new HttpRequestMessage(method, uri) { Content = content };
-        HttpResponseMessage response;
-        try
-        {
-            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
-        }
-        catch (HttpRequestException e)
-        {
-            throw Unreachable(e);
-        }
-        if (allowNotModified && response.StatusCode == HttpStatusCode.NotModified) return response;
+        var response = await _http.SendAsync(method.Method, uri, content, ct).ConfigureAwait(false);
+        if (allowNotModified && response.Status == 304) return response;
         try
         {
             await EnsureSuccessAsync(response, ct).ConfigureAwait(false);
@@ -186,31 +149,31 @@ public sealed class MockerClient : IDisposable
     }
 
     internal async Task<T> SendJsonAsync<T>(HttpMethod method, string path, IEnumerable<KeyValuePair<string, string?>>? query,
-        HttpContent? content, JsonTypeInfo<T> info, CancellationToken ct)
+        RequestBody? content, JsonTypeInfo<T> info, CancellationToken ct)
     {
         using var response = await SendAsync(method, path, query, content, ct).ConfigureAwait(false);
-        var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-        return await JsonSerializer.DeserializeAsync(stream, info, ct).ConfigureAwait(false)
+        return await JsonSerializer.DeserializeAsync(response.Body, info, ct).ConfigureAwait(false)
             ?? throw new InvalidDataException($"empty response body from {path}");
     }
 
     /// <summary>Sends a request and discards the body; returns false on 304 Not Modified when <paramref name="allowNotModified"/>.</summary>
     internal async Task<bool> SendNoContentAsync(HttpMethod method, string path, IEnumerable<KeyValuePair<string, string?>>? query,
-        CancellationToken ct, bool allowNotModified = false, HttpContent? content = null)
+        CancellationToken ct, bool allowNotModified = false, RequestBody? content = null)
     {
         using var response = await SendAsync(method, path, query, content, ct, allowNotModified).ConfigureAwait(false);
-        return response.StatusCode != HttpStatusCode.NotModified;
+        await response.Body.CopyToAsync(Stream.Null, ct).ConfigureAwait(false);
+        return response.Status != 304;
     }
 
-    internal static JsonContent<T> Json<T>(T value, JsonTypeInfo<T> info) => new(value, info);
+    internal static RequestBody Json<T>(T value, JsonTypeInfo<T> info) =>
+        RequestBody.FromBytes(JsonSerializer.SerializeToUtf8Bytes(value, info), "application/json");
 
     /// <summary>Reads a <c>\r\n</c>/<c>\n</c>-separated JSON message stream (engine-api-trace.md §5.6).</summary>
-    internal static async IAsyncEnumerable<JsonMessage> ReadJsonMessagesAsync(HttpResponseMessage response, [EnumeratorCancellation] CancellationToken ct)
+    internal static async IAsyncEnumerable<JsonMessage> ReadJsonMessagesAsync(HttpResponse response, [EnumeratorCancellation] CancellationToken ct)
     {
         using (response)
         {
-            var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-            using var reader = new StreamReader(stream, Encoding.UTF8);
+            using var reader = new StreamReader(response.Body, Encoding.UTF8);
             while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
             {
                 line = line.Trim();
@@ -230,10 +193,10 @@ public sealed class MockerClient : IDisposable
         return await HijackedStream.OpenAsync(Endpoint, "POST", uri, contentType, body, ct).ConfigureAwait(false);
     }
 
-    private static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken ct)
+    private static async Task EnsureSuccessAsync(HttpResponse response, CancellationToken ct)
     {
-        if (response.IsSuccessStatusCode) return;
-        var body = response.Content is null ? "" : await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+        if (response.IsSuccess) return;
+        var body = await response.ReadBodyAsStringAsync(ct).ConfigureAwait(false);
         throw MockerApiException.Create(response.StatusCode, ParseErrorMessage(body, response.StatusCode));
     }
 
@@ -279,10 +242,3 @@ public sealed class MockerClient : IDisposable
 
 /// <summary>What <c>_ping</c> reports in its headers.</summary>
 public sealed record PingResponse(string? ApiVersion, string? OsType, bool Experimental, string? BuilderVersion);
-
-/// <summary>A JSON request body serialized with source-generated metadata.</summary>
-internal sealed class JsonContent<T> : ByteArrayContent
-{
-    public JsonContent(T value, JsonTypeInfo<T> info) : base(JsonSerializer.SerializeToUtf8Bytes(value, info)) =>
-        Headers.ContentType = new MediaTypeHeaderValue("application/json");
-}

@@ -79,9 +79,9 @@ public class ClientPieceTests
             Directory.CreateDirectory(Path.Combine(dir.FullName, "sub"));
             File.WriteAllText(Path.Combine(dir.FullName, "sub", "a.log"), "log");
             File.WriteAllText(Path.Combine(dir.FullName, "sub", "b.txt"), "b");
-            var content = new BuildContextContent(dir.FullName, "Dockerfile", null);
+            var content = new BuildContext(dir.FullName, "Dockerfile", null);
             var tar = new MemoryStream();
-            await content.CopyToAsync(tar);
+            await content.WriteTarAsync(tar, CancellationToken.None);
             tar.Position = 0;
             var names = new List<string>();
             using var reader = new TarReader(tar);
