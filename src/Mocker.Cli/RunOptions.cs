@@ -143,7 +143,7 @@ internal sealed class RunOptions
             Tty = tty,
             OpenStdin = interactive,
             StdinOnce = interactive && attachStdin,
-            Env = ParseEnv(pr.GetValue(EnvFile) ?? [], pr.GetValue(Env) ?? []),
+            Env = ParseEnv(pr.GetValue(EnvFile) ?? [], pr.GetValue(Env) ?? []) is { Count: > 0 } env ? env : null,
             Cmd = cmd.Length > 0 ? [.. cmd] : null,
             Image = pr.GetValue(Image),
             Volumes = anonymous.Count > 0 ? anonymous : [],
