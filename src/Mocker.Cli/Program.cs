@@ -12,6 +12,8 @@ internal static class Program
     private static async Task<int> Main(string[] args)
     {
         var root = CommandTree.Build();
+        // Bare "mocker" prints the usage and succeeds, as docker does.
+        if (args.Length == 0) args = ["--help"];
         var parse = root.Parse(ArgsPrep.SeparateCommand(root, args));
         if (parse.Errors.Count > 0) return Cli.UsageError(parse);
         return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);
