@@ -184,10 +184,8 @@ public sealed class MockerClient : IDisposable
         }
     }
 
-    internal Task<HijackedStream> HijackAsync(string path, IEnumerable<KeyValuePair<string, string?>>? query, string contentType, byte[] body, CancellationToken ct) =>
-        HijackCoreAsync(path, query, contentType, body, ct);
-
-    private async Task<HijackedStream> HijackCoreAsync(string path, IEnumerable<KeyValuePair<string, string?>>? query, string contentType, byte[] body, CancellationToken ct)
+    /// <summary>Opens a hijacked (upgraded) connection for attach / exec start.</summary>
+    internal async Task<HijackedStream> HijackAsync(string path, IEnumerable<KeyValuePair<string, string?>>? query, string contentType, byte[] body, CancellationToken ct)
     {
         var uri = await PathAsync(path, query, ct).ConfigureAwait(false);
         return await HijackedStream.OpenAsync(Endpoint, "POST", uri, contentType, body, ct).ConfigureAwait(false);

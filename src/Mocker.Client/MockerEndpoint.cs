@@ -93,11 +93,6 @@ public sealed class MockerEndpoint
         return new MockerEndpoint(host, null, h, port, tls, verify, tls ? certPath : null);
     }
 
-    /// <summary>The base address for HTTP requests (the socket is chosen by <see cref="ConnectSocketAsync"/>).</summary>
-    internal Uri BaseAddress => SocketPath is not null
-        ? new Uri("http://api.moby.localhost")
-        : new Uri($"{(UseTls ? "https" : "http")}://{(TcpHost!.Contains(':', StringComparison.Ordinal) ? "[" + TcpHost + "]" : TcpHost)}:{TcpPort}");
-
     /// <summary>The Host header value for hand-written (hijacked) requests.</summary>
     internal string HostHeader => SocketPath is not null ? "api.moby.localhost" : $"{TcpHost}:{TcpPort}";
 
