@@ -76,8 +76,8 @@ public static class K8sFileLog
     }
 
     /// <summary>
-    /// Reads entries from <paramref name="path"/> starting at byte <paramref name="offset"/>; with <paramref name="follow"/>,
-    /// waits on <paramref name="changed"/> for more data until <paramref name="stopped"/> completes (then drains the rest).
+    /// Reads entries from <paramref name="path"/>. When <paramref name="changed"/> and <paramref name="stopped"/> are given
+    /// (follow), waits on <paramref name="changed"/> for more data until <paramref name="stopped"/> completes, then drains the rest.
     /// </summary>
     public static async IAsyncEnumerable<LogEntry> ReadAsync(string path, Func<Task>? changed, Task? stopped, [EnumeratorCancellation] CancellationToken ct)
     {
@@ -95,6 +95,7 @@ public static class K8sFileLog
         var pending = new MemoryStream();
         var buf = new byte[65536];
         var draining = false;
+        var cancelled = Task.Delay(Timeout.Infinite, ct);
         while (!ct.IsCancellationRequested)
         {
             var n = await fs.ReadAsync(buf, ct).ConfigureAwait(false);
@@ -137,7 +138,7 @@ public static class K8sFileLog
                 continue;
             }
             var wait = changed();
-            await Task.WhenAny(wait, stopped, Task.Delay(Timeout.Infinite, ct)).ConfigureAwait(false);
+            await Task.WhenAny(wait, stopped, cancelled).ConfigureAwait(false);
         }
     }
 }
