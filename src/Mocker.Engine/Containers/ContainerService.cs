@@ -771,12 +771,10 @@ public sealed class ContainerService : IContainerService, IDisposable
         {
             _execs.TryRemove(execId, out _);
         }
-        foreach (var d in new[] { BundleDir(id), ContainerDir(id) })
+        BundleCleanup.Delete(BundleDir(id));
+        if (Directory.Exists(ContainerDir(id)))
         {
-            if (Directory.Exists(d))
-            {
-                Directory.Delete(d, recursive: true);
-            }
+            Directory.Delete(ContainerDir(id), recursive: true);
         }
         _exits.Clear(id);
         ResolveWaiters(e, e.Rec.ExitCode, removed: true, next: true);

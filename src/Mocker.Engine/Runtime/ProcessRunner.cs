@@ -104,10 +104,7 @@ public sealed class ProcessRunner : IProcessRunner
             p?.Dispose();
             await _runc.DeleteAsync(id, force: true, CancellationToken.None).ConfigureAwait(false);
             MountHelper.Unmount(rootfs);
-            if (Directory.Exists(bundle))
-            {
-                Directory.Delete(bundle, recursive: true);
-            }
+            BundleCleanup.Delete(bundle);
         }
     }
 
@@ -128,5 +125,24 @@ public sealed class ProcessRunner : IProcessRunner
             }
         }
         return null;
+    }
+}
+
+/// <summary>Removes a bundle directory without ever recursing into a still-mounted rootfs.</summary>
+public static class BundleCleanup
+{
+    /// <summary>Deletes &lt;bundle&gt;/rootfs only when empty (i.e. unmounted), then the bundle. Throws IOException when rootfs is not empty.</summary>
+    public static void Delete(string bundle)
+    {
+        if (!Directory.Exists(bundle))
+        {
+            return;
+        }
+        var rootfs = Path.Combine(bundle, "rootfs");
+        if (Directory.Exists(rootfs))
+        {
+            Directory.Delete(rootfs, recursive: false);
+        }
+        Directory.Delete(bundle, recursive: true);
     }
 }
