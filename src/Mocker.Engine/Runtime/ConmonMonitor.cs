@@ -91,107 +91,54 @@ public sealed class ConmonMonitor
             args.Add("--exec-process-spec");
             args.Add(l.ExecProcessSpec);
         }
-        var readFd = SpawnWithSyncPipe(args);
-        using var stream = new FileStream(new SafeFileHandle(readFd, ownsHandle: true), FileAccess.Read, 1, isAsync: false);
-        var line = await ReadLineAsync(stream, ct).ConfigureAwait(false);
-        if (line.Length == 0)
-        {
-            return new ConmonSync { Data = -1, Message = "conmon exited before reporting the container pid" };
-        }
-        return JsonSerializer.Deserialize(line, ConmonJsonContext.Default.ConmonSync) ?? new ConmonSync { Data = -1, Message = line };
+        return await Task.Factory.StartNew(() => LaunchAndReadSync(args), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
     }
 
-    private static async Task<string> ReadLineAsync(FileStream stream, CancellationToken ct)
-    {
-        var buf = new byte[4096];
-        var ms = new MemoryStream();
-        while (true)
-        {
-            var n = await stream.ReadAsync(buf, ct).ConfigureAwait(false);
-            if (n == 0)
-            {
-                break;
-            }
-            ms.Write(buf, 0, n);
-            if (Array.IndexOf(buf, (byte)'\n', 0, n) >= 0)
-            {
-                break;
-            }
-        }
-        return Encoding.UTF8.GetString(ms.ToArray()).Trim();
-    }
-
-    /// <summary>posix_spawn(conmon) with a new session, stdio on /dev/null and a sync pipe on fd 3; reaps the short-lived parent.</summary>
-    private static unsafe int SpawnWithSyncPipe(List<string> argv)
+    /// <summary>Spawns conmon in a new session with the sync pipe on fd 3, reaps its short-lived first process and reads the sync line.</summary>
+    private static unsafe ConmonSync LaunchAndReadSync(List<string> argv)
     {
         var fds = stackalloc int[2];
         if (Libc.pipe2(fds, Libc.O_CLOEXEC) != 0)
         {
             throw new MockerException(ErrorKind.Internal, $"pipe2: {Libc.LastError()}");
         }
-        var env = new List<string>();
-        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
-        {
-            var k = (string)e.Key;
-            if (k is not ("_OCI_SYNCPIPE" or "_OCI_STARTPIPE" or "NOTIFY_SOCKET" or "LISTEN_FDS" or "LISTEN_PID"))
-            {
-                env.Add($"{k}={e.Value}");
-            }
-        }
-        env.Add("_OCI_SYNCPIPE=3");
-        var fa = NativeMemory.AllocZeroed(256);
-        var attr = NativeMemory.AllocZeroed(512);
-        var argvPtr = (nint*)NativeMemory.AllocZeroed((nuint)((argv.Count + 1) * sizeof(nint)));
-        var envPtr = (nint*)NativeMemory.AllocZeroed((nuint)((env.Count + 1) * sizeof(nint)));
+        int pid;
         try
         {
-            for (var i = 0; i < argv.Count; i++)
-            {
-                argvPtr[i] = Marshal.StringToCoTaskMemUTF8(argv[i]);
-            }
-            for (var i = 0; i < env.Count; i++)
-            {
-                envPtr[i] = Marshal.StringToCoTaskMemUTF8(env[i]);
-            }
-            Libc.posix_spawn_file_actions_init(fa);
-            Libc.posix_spawnattr_init(attr);
-            Libc.posix_spawnattr_setflags(attr, Libc.POSIX_SPAWN_SETSID);
-            Libc.posix_spawn_file_actions_addopen(fa, 0, "/dev/null", Libc.O_RDWR, 0);
-            Libc.posix_spawn_file_actions_addopen(fa, 1, "/dev/null", Libc.O_RDWR, 0);
-            Libc.posix_spawn_file_actions_addopen(fa, 2, "/dev/null", Libc.O_RDWR, 0);
-            Libc.posix_spawn_file_actions_adddup2(fa, fds[1], 3);
-            int pid;
-            var rc = Libc.posix_spawn(&pid, argv[0], fa, attr, argvPtr, envPtr);
-            Libc.close(fds[1]);
-            if (rc != 0)
-            {
-                Libc.close(fds[0]);
-                throw new MockerException(ErrorKind.Internal, $"spawn {argv[0]}: {Marshal.GetPInvokeErrorMessage(rc)}");
-            }
-            // conmon forks and its first process exits at once; reap it so no zombie is left behind.
-            int status;
-            while (Libc.waitpid(pid, &status, 0) < 0 && Marshal.GetLastPInvokeError() == 4)
-            {
-            }
-            return fds[0];
+            pid = NativeProcess.Spawn(argv, NativeProcess.CurrentEnvironment("_OCI_SYNCPIPE=3"), [(fds[1], 3)], setsid: true);
+        }
+        catch
+        {
+            Libc.close(fds[0]);
+            throw;
         }
         finally
         {
-            Libc.posix_spawn_file_actions_destroy(fa);
-            Libc.posix_spawnattr_destroy(attr);
-            for (var i = 0; i < argv.Count; i++)
-            {
-                Marshal.FreeCoTaskMem(argvPtr[i]);
-            }
-            for (var i = 0; i < env.Count; i++)
-            {
-                Marshal.FreeCoTaskMem(envPtr[i]);
-            }
-            NativeMemory.Free(fa);
-            NativeMemory.Free(attr);
-            NativeMemory.Free(argvPtr);
-            NativeMemory.Free(envPtr);
+            Libc.close(fds[1]);
         }
+        // conmon forks and its first process exits at once; reap it so no zombie is left behind.
+        NativeProcess.Reap(pid);
+        string line;
+        using (var stream = new FileStream(new SafeFileHandle(fds[0], ownsHandle: true), FileAccess.Read, 1, isAsync: false))
+        {
+            var buf = new byte[4096];
+            var ms = new MemoryStream();
+            int n;
+            while ((n = stream.Read(buf)) > 0)
+            {
+                ms.Write(buf, 0, n);
+                if (Array.IndexOf(buf, (byte)'\n', 0, n) >= 0)
+                {
+                    break;
+                }
+            }
+            line = Encoding.UTF8.GetString(ms.ToArray()).Trim();
+        }
+        if (line.Length == 0)
+        {
+            return new ConmonSync { Data = -1, Message = "conmon exited before reporting the container pid" };
+        }
+        return JsonSerializer.Deserialize(line, ConmonJsonContext.Default.ConmonSync) ?? new ConmonSync { Data = -1, Message = line };
     }
 
     /// <summary>Connects to conmon's attach socket (SOCK_SEQPACKET) of a bundle launched with --full-attach.</summary>

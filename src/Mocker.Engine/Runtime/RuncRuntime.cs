@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -60,26 +59,11 @@ public sealed class RuncRuntime
     }
 
     /// <summary>Runs runc with the global --root and <paramref name="args"/>; never throws for a non-zero exit.</summary>
-    public async Task<RuncResult> RunAsync(IReadOnlyList<string> args, CancellationToken ct)
+    public Task<RuncResult> RunAsync(IReadOnlyList<string> args, CancellationToken ct)
     {
-        var psi = new ProcessStartInfo(Binary)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = false,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add("--root");
-        psi.ArgumentList.Add(Root);
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(psi) ?? throw new MockerException(ErrorKind.Internal, $"cannot start {Binary}");
-        var stdout = p.StandardOutput.ReadToEndAsync(ct);
-        var stderr = p.StandardError.ReadToEndAsync(ct);
-        await p.WaitForExitAsync(ct).ConfigureAwait(false);
-        return new RuncResult(p.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
+        var argv = new List<string>(args.Count + 3) { Binary, "--root", Root };
+        argv.AddRange(args);
+        return NativeProcess.RunAsync(argv, ct);
     }
 
     private async Task<RuncResult> CheckedAsync(IReadOnlyList<string> args, CancellationToken ct)

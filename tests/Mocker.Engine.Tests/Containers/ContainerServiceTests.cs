@@ -158,6 +158,7 @@ public sealed class ContainerServiceTests(ITestOutputHelper output) : IAsyncLife
             await Drain(session);
             Assert.Equal(0, (await waiter.Completion.WaitAsync(TimeSpan.FromSeconds(10))).StatusCode);
             times.Add(sw.ElapsedMilliseconds);
+
         }
         times.Sort();
         output.WriteLine("run --rm true (ms): " + string.Join(", ", times));
