@@ -165,3 +165,71 @@ public sealed class ContainerServiceTests(ITestOutputHelper output) : IAsyncLife
         Assert.Empty(await _svc.ListAsync(new ContainerListOptions(true, null, false, new Dictionary<string, IReadOnlyList<string>>()), default));
     }
 }
+
+/// <summary>Containers outlive the service that started them; a new service instance recovers them.</summary>
+public sealed class ContainerRecoveryTests : IAsyncLifetime
+{
+    private readonly TestEnvironment _env = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        await _env.DisposeAsync();
+    }
+
+    private ContainerService NewService() =>
+        new(_env.Options, new MetadataDb(_env.Options.MetadataDbPath), _env.Images, _env.Snapshotter, NullLoggerFactory.Instance);
+
+    [Fact]
+    public async Task RunningContainerSurvivesAndExitIsRecordedAfterRecovery()
+    {
+        string id;
+        using (var first = NewService())
+        {
+            id = (await first.CreateAsync("survivor", new ContainerCreateRequest { Image = "busybox", Cmd = ["sh", "-c", "read x; exit 7"], OpenStdin = true }, default)).Id;
+            await first.StartAsync(id, default);
+        }
+        using var second = NewService();
+        await second.RecoverAsync(default);
+        var state = (await second.InspectAsync(id, false, default)).State;
+        Assert.True(state.Running);
+        Assert.True(ConmonHelpers.ProcessExists(state.Pid));
+
+        var session = await second.AttachAsync(id, new AttachOptions(true, true, true, true, false), default);
+        using var waiter = second.BeginWait(id, "not-running");
+        await session.WriteStdinAsync("go\n"u8.ToArray(), default);
+        Assert.Equal(7, (await waiter.Completion.WaitAsync(TimeSpan.FromSeconds(10))).StatusCode);
+        await second.RemoveAsync(id, true, false, default);
+    }
+
+    [Fact]
+    public async Task TtyContainerOutputIsRawAndLogsFollowEndsAtExit()
+    {
+        using var svc = NewService();
+        var id = (await svc.CreateAsync(null, new ContainerCreateRequest { Image = "busybox", Tty = true, Cmd = ["sh", "-c", "echo one; sleep 0.3; echo two"] }, default)).Id;
+        using var waiter = svc.BeginWait(id, "next-exit");
+        await svc.StartAsync(id, default);
+        var lines = new List<string>();
+        await foreach (var entry in svc.LogsAsync(id, new LogsOptions(true, true, true, null, null, null), default).WithCancellation(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token))
+        {
+            Assert.Equal(StdStream.Stdout, entry.Stream);
+            lines.Add(System.Text.Encoding.UTF8.GetString(entry.Data.Span));
+        }
+        Assert.Equal(["one\r\n", "two\r\n"], lines);
+        Assert.Equal(0, (await waiter.Completion.WaitAsync(TimeSpan.FromSeconds(10))).StatusCode);
+        var tail = new List<LogEntry>();
+        await foreach (var entry in svc.LogsAsync(id, new LogsOptions(true, true, false, 1, null, null), default))
+        {
+            tail.Add(entry);
+        }
+        Assert.Single(tail);
+        await svc.RemoveAsync(id, false, false, default);
+    }
+}
+
+internal static class ConmonHelpers
+{
+    public static bool ProcessExists(int pid) => pid > 0 && Directory.Exists($"/proc/{pid}");
+}
