@@ -4,7 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/install.sh
+if ! ./scripts/install.sh; then
+    echo "test.sh: scripts/install.sh failed; no test ran"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 # The integration tests start this build of mockerd/mocker (see DaemonFixture).
