@@ -17,6 +17,24 @@ public sealed class RawApiTests(DaemonFixture fixture)
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
+    /// <summary><c>POST /containers/create?name=</c> from busybox with <paramref name="cmdJson"/>; asserts 201 and returns the ID.</summary>
+    private async Task<string> CreateAsync(string name, string cmdJson)
+    {
+        using var response = await _d.Http.PostAsync($"/containers/create?name={name}", Json($$"""{"Image":"busybox","Cmd":{{cmdJson}}}"""), Bounded());
+        var body = await response.Content.ReadAsStringAsync(Bounded());
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"create: {(int)response.StatusCode} {body}");
+        using var doc = JsonDocument.Parse(body);
+        var id = doc.RootElement.GetProperty("Id").GetString()!;
+        Assert.Matches("^[0-9a-f]{64}$", id);
+        return id;
+    }
+
+    private async Task PostExpectingAsync(string path, HttpStatusCode expected)
+    {
+        using var response = await _d.Http.PostAsync(path, null, Bounded());
+        Assert.True(response.StatusCode == expected, $"POST {path}: expected {(int)expected}, got {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(Bounded())}");
+    }
+
     [Fact]
     public async Task Ping_carries_the_api_version_headers()
     {
@@ -86,16 +104,9 @@ public sealed class RawApiTests(DaemonFixture fixture)
     public async Task Duplicate_container_name_is_409()
     {
         var name = Names.Unique("it-dup");
-        string? id = null;
         try
         {
-            using var first = await _d.Http.PostAsync($"/containers/create?name={name}", Json("""{"Image":"busybox","Cmd":["true"]}"""), Bounded());
-            Assert.Equal(HttpStatusCode.Created, first.StatusCode);
-            using (var doc = JsonDocument.Parse(await first.Content.ReadAsStringAsync(Bounded())))
-            {
-                id = doc.RootElement.GetProperty("Id").GetString();
-            }
-            Assert.Matches("^[0-9a-f]{64}$", id);
+            var id = await CreateAsync(name, """["true"]""");
 
             using var second = await _d.Http.PostAsync($"/containers/create?name={name}", Json("""{"Image":"busybox","Cmd":["true"]}"""), Bounded());
             Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
@@ -116,29 +127,20 @@ public sealed class RawApiTests(DaemonFixture fixture)
         var name = Names.Unique("it-304");
         try
         {
-            using var create = await _d.Http.PostAsync(
-                $"/containers/create?name={name}",
-                Json("""{"Image":"busybox","Cmd":["sh","-c","trap 'exit 9' TERM; sleep 1000 & wait"]}"""),
-                Bounded());
-            Assert.Equal(HttpStatusCode.Created, create.StatusCode);
+            await CreateAsync(name, """["sh","-c","trap 'exit 9' TERM; sleep 1000 & wait"]""");
 
             // The docker CLI sends start only once the wait response's headers arrived (engine-api-trace.md §1.2).
             var waitRequest = new HttpRequestMessage(HttpMethod.Post, $"/containers/{name}/wait?condition=next-exit");
             using var wait = await _d.Http.SendAsync(waitRequest, HttpCompletionOption.ResponseHeadersRead, Bounded());
             Assert.Equal(HttpStatusCode.OK, wait.StatusCode);
 
-            using var start = await _d.Http.PostAsync($"/containers/{name}/start", null, Bounded());
-            Assert.Equal(HttpStatusCode.NoContent, start.StatusCode);
-            using var again = await _d.Http.PostAsync($"/containers/{name}/start", null, Bounded());
-            Assert.Equal(HttpStatusCode.NotModified, again.StatusCode);
-
-            using var kill = await _d.Http.PostAsync($"/containers/{name}/kill?signal=TERM", null, Bounded());
-            Assert.Equal(HttpStatusCode.NoContent, kill.StatusCode);
+            await PostExpectingAsync($"/containers/{name}/start", HttpStatusCode.NoContent);
+            await PostExpectingAsync($"/containers/{name}/start", HttpStatusCode.NotModified);
+            await PostExpectingAsync($"/containers/{name}/kill?signal=TERM", HttpStatusCode.NoContent);
             using var result = JsonDocument.Parse(await wait.Content.ReadAsStringAsync(Bounded()));
             Assert.Equal(9, result.RootElement.GetProperty("StatusCode").GetInt32());
 
-            using var stopAgain = await _d.Http.PostAsync($"/containers/{name}/stop", null, Bounded());
-            Assert.Equal(HttpStatusCode.NotModified, stopAgain.StatusCode);
+            await PostExpectingAsync($"/containers/{name}/stop", HttpStatusCode.NotModified);
         }
         finally
         {
@@ -152,10 +154,8 @@ public sealed class RawApiTests(DaemonFixture fixture)
         var name = Names.Unique("it-rm409");
         try
         {
-            using var create = await _d.Http.PostAsync($"/containers/create?name={name}", Json("""{"Image":"busybox","Cmd":["sleep","1000"]}"""), Bounded());
-            Assert.Equal(HttpStatusCode.Created, create.StatusCode);
-            using var start = await _d.Http.PostAsync($"/containers/{name}/start", null, Bounded());
-            Assert.Equal(HttpStatusCode.NoContent, start.StatusCode);
+            await CreateAsync(name, """["sleep","1000"]""");
+            await PostExpectingAsync($"/containers/{name}/start", HttpStatusCode.NoContent);
 
             using var rm = await _d.Http.DeleteAsync($"/containers/{name}", Bounded());
             Assert.Equal(HttpStatusCode.Conflict, rm.StatusCode);

@@ -6,8 +6,8 @@ using System.Text.Json;
 namespace Mocker.Integration.Tests.Infrastructure;
 
 /// <summary>
-/// One real mockerd on private roots: data root /tmp/mocker-it-XXXX/data, exec root /run/mocker-it-XXXX and socket
-/// /run/mocker-it-XXXX/mocker.sock. It can be killed (SIGKILL) and started again on the same roots. Disposing removes
+/// One real mockerd on private roots: data root /tmp/mocker-it-&lt;id&gt;/data, exec root /run/mocker-it-&lt;id&gt; and socket
+/// /run/mocker-it-&lt;id&gt;/mocker.sock. It can be killed (SIGKILL) and started again on the same roots. Disposing removes
 /// every container, stops the daemon, kills what the daemon left running, unmounts everything under the roots
 /// and deletes them.
 /// </summary>
