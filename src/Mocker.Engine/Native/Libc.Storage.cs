@@ -91,12 +91,8 @@ internal static partial class Libc
     [LibraryImport("libc", SetLastError = true)]
     private static partial int fsync(int fd);
 
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int close(int fd);
-
     private const int O_RDONLY = 0;
     private const int O_DIRECTORY = 0x10000;
-    private const int O_CLOEXEC = 0x80000;
 
     /// <summary>fsyncs a directory so that a rename into it survives a crash.</summary>
     internal static void FsyncDirectory(string path)

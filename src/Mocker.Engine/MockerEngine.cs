@@ -1,0 +1,60 @@
+using Microsoft.Extensions.Logging;
+using Mocker.Engine.Build;
+using Mocker.Engine.Containers;
+using Mocker.Engine.Content;
+using Mocker.Engine.Images;
+using Mocker.Engine.Runtime;
+using Mocker.Engine.Snapshots;
+using Mocker.Engine.State;
+
+namespace Mocker.Engine;
+
+/// <summary>
+/// The composition root of the engine: opens the metadata database and stores under <see cref="EngineOptions.DataRoot"/>,
+/// removes what an interrupted operation left behind (ingests, unreferenced snapshot directories), and reconciles
+/// containers with conmon and runc, so a daemon killed at any instant comes back consistent.
+/// </summary>
+public sealed class MockerEngine : IMockerEngine
+{
+    private readonly ContainerService _containers;
+
+    private MockerEngine(EngineOptions options, ContainerService containers, IImageService images, IBuildService builder)
+    {
+        Options = options;
+        _containers = containers;
+        Images = images;
+        Builder = builder;
+    }
+
+    public EngineOptions Options { get; }
+    public IContainerService Containers => _containers;
+    public IImageService Images { get; }
+    public IBuildService Builder { get; }
+
+    /// <summary>Opens (creating if needed) the engine state for <paramref name="options"/>. Throws MockerException on an unusable data root.</summary>
+    public static async Task<IMockerEngine> OpenAsync(EngineOptions options, ILoggerFactory loggerFactory, CancellationToken ct)
+    {
+        foreach (var dir in new[] { options.DataRoot, options.ExecRoot, options.ContainersRoot, options.TmpRoot })
+        {
+            Directory.CreateDirectory(dir);
+        }
+        var db = new MetadataDb(options.MetadataDbPath);
+        var content = new LocalContentStore(options);
+        await content.CleanupIngestsAsync(ct).ConfigureAwait(false);
+        var snapshotter = new OverlaySnapshotter(options, db);
+        var applier = new LayerApplier();
+        var differ = new LayerDiffer();
+        var unpacker = new LayerUnpacker(snapshotter, applier);
+        var imageStore = new ImageStore(db);
+        var images = new ImageService(options, content, imageStore, snapshotter, unpacker, ConfigChanges.Apply, loggerFactory.CreateLogger<ImageService>());
+        var containers = new ContainerService(options, db, imageStore, snapshotter, loggerFactory);
+        var runner = new ProcessRunner(options);
+        var builder = new Builder(options, db, content, imageStore, snapshotter, differ, runner, loggerFactory.CreateLogger<Builder>());
+        await containers.RecoverAsync(ct).ConfigureAwait(false);
+        await unpacker.CleanupAsync(ct).ConfigureAwait(false);
+        await snapshotter.CleanupAsync(ct).ConfigureAwait(false);
+        return new MockerEngine(options, containers, images, builder);
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}
