@@ -94,6 +94,8 @@ public sealed class ContainerService : IContainerService, IDisposable
         public bool Started;
         public int? ExitCode;
         public int Pid;
+        /// <summary>The conmon exec bundle of a TTY exec (attach socket, winsz FIFO); null otherwise.</summary>
+        public string? Dir;
     }
 
     private string ContainerDir(string id) => Path.Combine(_options.ContainersRoot, id);
@@ -1237,6 +1239,11 @@ public sealed class ContainerService : IContainerService, IDisposable
             session.Writer.TryComplete();
             return session;
         }
+        if (tty)
+        {
+            process["terminal"] = true;
+            return await StartTtyExecAsync(x, rec, process, detach, ct).ConfigureAwait(false);
+        }
         var specPath = Path.Combine(bundle, $"exec-{execId}.json");
         var logPath = Path.Combine(bundle, $"exec-{execId}.log");
         await File.WriteAllTextAsync(specPath, process.ToJsonString(), ct).ConfigureAwait(false);
@@ -1260,6 +1267,68 @@ public sealed class ContainerService : IContainerService, IDisposable
         }
         _ = RunExecAsync(x, p, session, detach, specPath, logPath, bundle);
         return detach ? null : session;
+    }
+
+    private async Task<IStdioSession?> StartTtyExecAsync(ExecEntry x, ContainerRecord rec, JsonObject process, bool detach, CancellationToken ct)
+    {
+        var (_, conmon) = RuntimeFor(rec.HostConfig.Runtime);
+        var dir = Path.Combine(_options.ExecRoot, "exec", x.Id[..12]);
+        Directory.CreateDirectory(dir);
+        var specPath = Path.Combine(dir, "process.json");
+        await File.WriteAllTextAsync(specPath, process.ToJsonString(), ct).ConfigureAwait(false);
+        var exec = await conmon.LaunchExecAsync(new ConmonLaunch
+        {
+            ContainerId = rec.Id,
+            Uuid = x.Id,
+            Name = rec.Name.TrimStart('/'),
+            Bundle = dir,
+            PidFile = Path.Combine(dir, "pid"),
+            ExitDir = dir,
+            PersistDir = dir,
+            LogPath = Path.Combine(dir, "log"),
+            ConmonPidFile = Path.Combine(dir, "conmon.pid"),
+            Tty = true,
+            Stdin = x.Config.AttachStdin && !detach,
+            ExecProcessSpec = specPath,
+        }, ct).ConfigureAwait(false);
+        x.Dir = dir;
+        var session = new AttachSession(true, new AttachOptions(x.Config.AttachStdin, x.Config.AttachStdout || x.Config.AttachStderr, x.Config.AttachStderr, true, false), _ => { });
+        try
+        {
+            session.Connect(await ConmonMonitor.ConnectAttachAsync(dir, ct).ConfigureAwait(false));
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            session.Complete();
+        }
+        exec.SendStart();
+        var started = await exec.ReadSyncAsync().ConfigureAwait(false);
+        if (started.Data <= 0)
+        {
+            var failure = RuncRuntime.CleanMessage(started.Message ?? "exec failed");
+            x.ExitCode = failure.Contains("executable file not found", StringComparison.Ordinal) ? 127 : 126;
+            session.Replay(new LogEntry(StdStream.Stdout, DateTimeOffset.UtcNow, Encoding.UTF8.GetBytes($"OCI runtime exec failed: {failure}: unknown\r\n")));
+            session.Complete();
+            exec.Dispose();
+            Directory.Delete(dir, recursive: true);
+            return detach ? null : session;
+        }
+        x.Pid = started.Data;
+        x.Running = true;
+        _ = Task.Run(async () =>
+        {
+            var exit = await exec.ReadSyncAsync().ConfigureAwait(false);
+            x.ExitCode = exit.Data >= 0 ? exit.Data : 126;
+            x.Running = false;
+            exec.Dispose();
+            Directory.Delete(dir, recursive: true);
+        }, CancellationToken.None);
+        if (detach)
+        {
+            await session.DisposeAsync().ConfigureAwait(false);
+            return null;
+        }
+        return session;
     }
 
     private async Task RunExecAsync(ExecEntry x, Process p, ExecSession session, bool detach, string specPath, string logPath, string bundle)
@@ -1354,10 +1423,20 @@ public sealed class ContainerService : IContainerService, IDisposable
     }
 
     /// <inheritdoc />
-    public Task ExecResizeAsync(string execId, int height, int width, CancellationToken ct)
+    public async Task ExecResizeAsync(string execId, int height, int width, CancellationToken ct)
     {
-        GetExec(execId);
-        return Task.CompletedTask;
+        var x = GetExec(execId);
+        if (x.Running && x.Dir is not null)
+        {
+            try
+            {
+                await ConmonMonitor.ResizeAsync(x.Dir, height, width, ct).ConfigureAwait(false);
+            }
+            catch (IOException)
+            {
+                // The exec ended between the check and the write: there is no terminal left to resize.
+            }
+        }
     }
 
     public void Dispose() => _exits.Dispose();

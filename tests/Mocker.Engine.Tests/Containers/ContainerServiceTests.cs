@@ -126,6 +126,18 @@ public sealed class ContainerServiceTests(ITestOutputHelper output) : IAsyncLife
         Assert.Equal("in-exec\n", o);
         Assert.Equal(5, (await _svc.ExecInspectAsync(execId, default)).ExitCode);
 
+        var ttyExec = await _svc.ExecCreateAsync("sleeper", new ExecConfig { Cmd = ["sh", "-c", "test -t 1 && echo tty; exit 4"], Tty = true, AttachStdout = true, AttachStderr = true }, default);
+        var ttySession = await _svc.ExecStartAsync(ttyExec, new ExecStartConfig { Tty = true }, default);
+        await _svc.ExecResizeAsync(ttyExec, 40, 120, default);
+        var (ttyOut, _) = await Drain(ttySession!).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("tty\r\n", ttyOut);
+        for (var i = 0; i < 100 && (await _svc.ExecInspectAsync(ttyExec, default)).Running; i++)
+        {
+            await Task.Yield();
+            await Task.Delay(10);
+        }
+        Assert.Equal(4, (await _svc.ExecInspectAsync(ttyExec, default)).ExitCode);
+
         var top = await _svc.TopAsync("sleeper", null, default);
         Assert.Contains(top.Processes, p => p[^1].Contains("sleep 100", StringComparison.Ordinal));
 
