@@ -1041,7 +1041,7 @@ public sealed class ContainerService : IContainerService, IDisposable
     }
 
     /// <inheritdoc />
-    public async Task ResizeAsync(string id, int height, int width, CancellationToken ct)
+    public Task ResizeAsync(string id, int height, int width, CancellationToken ct)
     {
         var e = Resolve(id);
         if (!IsRunning(e.Rec))
@@ -1050,8 +1050,9 @@ public sealed class ContainerService : IContainerService, IDisposable
         }
         if (e.Rec.Config.Tty)
         {
-            await ConmonMonitor.ResizeAsync(BundleDir(e.Rec.Id), height, width, ct).ConfigureAwait(false);
+            ConmonMonitor.Resize(BundleDir(e.Rec.Id), height, width);
         }
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -1423,20 +1424,14 @@ public sealed class ContainerService : IContainerService, IDisposable
     }
 
     /// <inheritdoc />
-    public async Task ExecResizeAsync(string execId, int height, int width, CancellationToken ct)
+    public Task ExecResizeAsync(string execId, int height, int width, CancellationToken ct)
     {
         var x = GetExec(execId);
         if (x.Running && x.Dir is not null)
         {
-            try
-            {
-                await ConmonMonitor.ResizeAsync(x.Dir, height, width, ct).ConfigureAwait(false);
-            }
-            catch (IOException)
-            {
-                // The exec ended between the check and the write: there is no terminal left to resize.
-            }
+            ConmonMonitor.Resize(x.Dir, height, width);
         }
+        return Task.CompletedTask;
     }
 
     public void Dispose() => _exits.Dispose();

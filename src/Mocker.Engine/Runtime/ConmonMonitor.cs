@@ -211,16 +211,28 @@ public sealed class ConmonMonitor
         }
     }
 
-    /// <summary>Resizes the terminal through conmon's winsz FIFO ("1 &lt;height&gt; &lt;width&gt;\n", conmon ctrl.c).</summary>
-    public static async Task ResizeAsync(string bundle, int height, int width, CancellationToken ct)
+    /// <summary>
+    /// Resizes the terminal through conmon's winsz FIFO ("1 &lt;height&gt; &lt;width&gt;\n", conmon ctrl.c). The FIFO is opened
+    /// non-blocking so a conmon that already exited (no reader) fails fast instead of blocking the caller; that case is ignored.
+    /// </summary>
+    public static unsafe void Resize(string bundle, int height, int width)
     {
         var fifo = Path.Combine(bundle, "winsz");
         if (!File.Exists(fifo))
         {
             fifo = Path.Combine(bundle, "ctl");
         }
-        await using var fs = new FileStream(fifo, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1, FileOptions.None);
-        await fs.WriteAsync(Encoding.ASCII.GetBytes($"1 {height} {width}\n"), ct).ConfigureAwait(false);
+        var fd = Libc.open(fifo, Libc.O_WRONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
+        if (fd < 0)
+        {
+            return;
+        }
+        var msg = Encoding.ASCII.GetBytes($"1 {height} {width}\n");
+        fixed (byte* p = msg)
+        {
+            Libc.write(fd, p, msg.Length);
+        }
+        Libc.close(fd);
     }
 
     /// <summary>True when a process with this PID exists (kill(pid, 0)).</summary>
