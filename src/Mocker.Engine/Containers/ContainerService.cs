@@ -779,6 +779,7 @@ public sealed class ContainerService : IContainerService, IDisposable
             Directory.Delete(ContainerDir(id), recursive: true);
         }
         _exits.Clear(id);
+        CompleteSessions(e);
         ResolveWaiters(e, e.Rec.ExitCode, removed: true, next: true);
     }
 
