@@ -208,6 +208,14 @@ public sealed class ContainerRecoveryTests : IAsyncLifetime
         var state = (await second.InspectAsync(id, false, default)).State;
         Assert.True(state.Running);
         Assert.True(ConmonHelpers.ProcessExists(state.Pid));
+        // conmon must not die with the daemon: it is neither our child nor in our session.
+        var conmonPid = int.Parse(File.ReadAllText(Path.Combine(_env.Options.ExecRoot, "ctr", id, "conmon.pid")));
+        var stat = File.ReadAllText($"/proc/{conmonPid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var self = File.ReadAllText("/proc/self/stat");
+        var selfFields = self[(self.LastIndexOf(')') + 2)..].Split(' ');
+        Assert.NotEqual(Environment.ProcessId.ToString(), fields[1]);
+        Assert.NotEqual(selfFields[3], fields[3]);
 
         var session = await second.AttachAsync(id, new AttachOptions(true, true, true, true, false), default);
         using var waiter = second.BeginWait(id, "not-running");
