@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -1249,25 +1248,20 @@ public sealed class ContainerService : IContainerService, IDisposable
         var specPath = Path.Combine(bundle, $"exec-{execId}.json");
         var logPath = Path.Combine(bundle, $"exec-{execId}.log");
         await File.WriteAllTextAsync(specPath, process.ToJsonString(), ct).ConfigureAwait(false);
-        var psi = new ProcessStartInfo(runc.Binary)
+        var pidFile = Path.Combine(bundle, $"exec-{execId}.pid");
+        var argv = new List<string> { runc.Binary, "--root", runc.Root, "--log", logPath, "--log-format", "json", "exec", "--process", specPath, "--pid-file", pidFile, rec.Id };
+        var attachStdin = x.Config.AttachStdin && !detach;
+        var (exit, stdinStream) = NativeProcess.StartPiped(argv, attachStdin, (fd, data) =>
         {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in new[] { "--root", runc.Root, "--log", logPath, "--log-format", "json", "exec", "--process", specPath, "--pid-file", Path.Combine(bundle, $"exec-{execId}.pid"), rec.Id })
-        {
-            psi.ArgumentList.Add(a);
-        }
-        var p = Process.Start(psi) ?? throw new MockerException(ErrorKind.Internal, "cannot start runc exec");
-        session.Bind(p);
+            var kind = fd == 2 ? StdStream.Stderr : StdStream.Stdout;
+            if (!detach && (kind == StdStream.Stdout ? x.Config.AttachStdout : x.Config.AttachStderr))
+            {
+                session.Writer.TryWrite(new OutputChunk(session.Tty ? StdStream.Stdout : kind, data));
+            }
+        });
+        session.Bind(stdinStream);
         x.Running = true;
-        if (!x.Config.AttachStdin || detach)
-        {
-            p.StandardInput.Close();
-        }
-        _ = RunExecAsync(x, p, session, detach, specPath, logPath, bundle);
+        _ = FinishExecAsync(x, exit, session, detach, specPath, logPath, pidFile);
         return detach ? null : session;
     }
 
@@ -1333,26 +1327,9 @@ public sealed class ContainerService : IContainerService, IDisposable
         return session;
     }
 
-    private async Task RunExecAsync(ExecEntry x, Process p, ExecSession session, bool detach, string specPath, string logPath, string bundle)
+    private static async Task FinishExecAsync(ExecEntry x, Task<int> exit, ExecSession session, bool detach, string specPath, string logPath, string pidFile)
     {
-        async Task Pump(Stream s, StdStream kind, bool wanted)
-        {
-            var buf = new byte[32768];
-            int n;
-            while ((n = await s.ReadAsync(buf).ConfigureAwait(false)) > 0)
-            {
-                if (wanted && !detach)
-                {
-                    await session.Writer.WriteAsync(new OutputChunk(session.Tty ? StdStream.Stdout : kind, buf.AsSpan(0, n).ToArray())).ConfigureAwait(false);
-                }
-            }
-        }
-        var pidFile = Path.Combine(bundle, $"exec-{x.Id}.pid");
-        var outTask = Pump(p.StandardOutput.BaseStream, StdStream.Stdout, x.Config.AttachStdout);
-        var errTask = Pump(p.StandardError.BaseStream, StdStream.Stderr, x.Config.AttachStderr);
-        await p.WaitForExitAsync().ConfigureAwait(false);
-        await Task.WhenAll(outTask, errTask).ConfigureAwait(false);
-        var code = p.ExitCode;
+        var code = await exit.ConfigureAwait(false);
         if (File.Exists(pidFile) && int.TryParse(await File.ReadAllTextAsync(pidFile).ConfigureAwait(false), out var pid))
         {
             x.Pid = pid;
@@ -1360,16 +1337,15 @@ public sealed class ContainerService : IContainerService, IDisposable
         var failure = File.Exists(logPath) ? ReadRuncError(await File.ReadAllLinesAsync(logPath).ConfigureAwait(false)) : null;
         if (failure is not null && x.Pid == 0)
         {
-            code = failure.Contains("executable file not found", StringComparison.Ordinal) || failure.Contains("no such file or directory", StringComparison.Ordinal) && !failure.Contains("chdir", StringComparison.Ordinal) ? 127 : 126;
+            code = failure.Contains("executable file not found", StringComparison.Ordinal) || (failure.Contains("no such file or directory", StringComparison.Ordinal) && !failure.Contains("chdir", StringComparison.Ordinal)) ? 127 : 126;
             if (!detach)
             {
-                await session.Writer.WriteAsync(new OutputChunk(StdStream.Stdout, Encoding.UTF8.GetBytes($"OCI runtime exec failed: {failure}: unknown\r\n"))).ConfigureAwait(false);
+                session.Writer.TryWrite(new OutputChunk(StdStream.Stdout, Encoding.UTF8.GetBytes($"OCI runtime exec failed: {failure}: unknown\r\n")));
             }
         }
         x.ExitCode = code;
         x.Running = false;
         session.Writer.TryComplete();
-        p.Dispose();
         foreach (var f in new[] { specPath, logPath, pidFile })
         {
             File.Delete(f);
