@@ -138,6 +138,11 @@ public sealed class ContainerServiceTests(ITestOutputHelper output) : IAsyncLife
         }
         Assert.Equal(4, (await _svc.ExecInspectAsync(ttyExec, default)).ExitCode);
 
+        var badExec = await _svc.ExecCreateAsync("sleeper", new ExecConfig { Cmd = ["true"], WorkingDir = "/nonexistent/dir", AttachStdout = true }, default);
+        var (badOut, _) = await Drain((await _svc.ExecStartAsync(badExec, new ExecStartConfig(), default))!).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Contains("OCI runtime exec failed", badOut, StringComparison.Ordinal);
+        Assert.Equal(126, (await _svc.ExecInspectAsync(badExec, default)).ExitCode);
+
         var top = await _svc.TopAsync("sleeper", null, default);
         Assert.Contains(top.Processes, p => p[^1].Contains("sleep 100", StringComparison.Ordinal));
 
@@ -146,6 +151,8 @@ public sealed class ContainerServiceTests(ITestOutputHelper output) : IAsyncLife
         output.WriteLine($"stop took {sw.ElapsedMilliseconds} ms");
         Assert.Equal("exited", (await _svc.InspectAsync(created.Id, false, default)).State.Status);
         var stopAgain = await Assert.ThrowsAsync<MockerException>(() => _svc.StopAsync("sleeper", 1, default));
+        var execStopped = await Assert.ThrowsAsync<MockerException>(() => _svc.ExecCreateAsync("sleeper", new ExecConfig { Cmd = ["true"] }, default));
+        Assert.Equal($"Container {created.Id} is not running", execStopped.Message);
         Assert.Equal(ErrorKind.NotModified, stopAgain.Kind);
         using var removed = _svc.BeginWait("sleeper", "removed");
         await _svc.RemoveAsync("sleeper", false, false, default);
