@@ -97,6 +97,9 @@ public sealed class ContainerService : IContainerService, IDisposable
         public string? Dir;
     }
 
+    /// <summary>The statically linked tini bind-mounted for HostConfig.Init (Debian package tini).</summary>
+    private const string InitBinary = "/usr/bin/tini-static";
+
     private string ContainerDir(string id) => Path.Combine(_options.ContainersRoot, id);
 
     private string BundleDir(string id) => Path.Combine(_options.ExecRoot, "ctr", id);
@@ -365,10 +368,17 @@ public sealed class ContainerService : IContainerService, IDisposable
             o.AddRange(opts.Split(',', StringSplitOptions.RemoveEmptyEntries));
             extra.Add(new OciMount(target, "tmpfs", "tmpfs", o));
         }
+        IReadOnlyList<string> args = [rec.Path, .. rec.Args];
+        if (hc.Init == true && File.Exists(InitBinary))
+        {
+            // docker run --init: tini as PID 1 (moby daemon/oci_linux.go mounts docker-init at /sbin/docker-init).
+            extra.Add(new OciMount("/sbin/docker-init", "bind", InitBinary, ["bind", "ro"]));
+            args = ["/sbin/docker-init", "--", .. args];
+        }
         return SpecGenerator.Generate(new SpecInput
         {
             RootfsPath = rootfs,
-            Args = [rec.Path, .. rec.Args],
+            Args = args,
             Env = rec.Config.Env ?? [],
             WorkingDir = rec.Config.WorkingDir ?? "/",
             User = rec.Config.User ?? "",

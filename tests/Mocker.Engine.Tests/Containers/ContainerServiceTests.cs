@@ -100,6 +100,19 @@ public sealed class ContainerServiceTests(ITestOutputHelper output) : IAsyncLife
     }
 
     [Fact]
+    public async Task InitRunsTiniAsPid1()
+    {
+        var created = await _svc.CreateAsync(null, new ContainerCreateRequest
+        {
+            Image = "busybox", Cmd = ["sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo"], AttachStdout = true, HostConfig = new HostConfig { Init = true },
+        }, default);
+        var session = await _svc.AttachAsync(created.Id, new AttachOptions(false, true, true, true, false), default);
+        await _svc.StartAsync(created.Id, default);
+        var (o, _) = await Drain(session).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.StartsWith("/sbin/docker-init -- sh", o, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task StartFailureReports127AndResolvesWaiter()
     {
         var created = await _svc.CreateAsync(null, new ContainerCreateRequest { Image = "busybox", Cmd = ["nosuchcmd"] }, default);

@@ -26,7 +26,7 @@ public sealed class TestEnvironment : IAsyncDisposable
             File.SetUnixFileMode(Path.Combine(baseDir, "tmp"), (UnixFileMode)0x3FF | UnixFileMode.StickyBit);
         }
         File.Copy("/bin/busybox", Path.Combine(baseDir, "bin", "busybox"));
-        foreach (var tool in new[] { "sh", "echo", "true", "false", "sleep", "cat", "id", "pwd", "ls", "ps", "env", "hostname" })
+        foreach (var tool in new[] { "sh", "echo", "true", "false", "sleep", "cat", "id", "pwd", "ls", "ps", "env", "hostname", "tr" })
         {
             File.CreateSymbolicLink(Path.Combine(baseDir, "bin", tool), "busybox");
         }
