@@ -422,6 +422,10 @@ public sealed class ContainerService : IContainerService, IDisposable
         try
         {
             var spec = BuildSpec(rec, rootfs);
+            if (rec.Config.Tty && rec.HostConfig.ConsoleSize is [> 0 and var h, > 0 and var w])
+            {
+                spec["process"]!["consoleSize"] = new JsonObject { ["height"] = h, ["width"] = w };
+            }
             await File.WriteAllTextAsync(Path.Combine(bundle, "config.json"), spec.ToJsonString(), ct).ConfigureAwait(false);
             e.ExitHandled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             sync = await conmon.LaunchAsync(new ConmonLaunch
@@ -1253,6 +1257,10 @@ public sealed class ContainerService : IContainerService, IDisposable
         if (tty)
         {
             process["terminal"] = true;
+            if (config.ConsoleSize is [> 0 and var h, > 0 and var w])
+            {
+                process["consoleSize"] = new JsonObject { ["height"] = h, ["width"] = w };
+            }
             return await StartTtyExecAsync(x, rec, process, detach, ct).ConfigureAwait(false);
         }
         var specPath = Path.Combine(bundle, $"exec-{execId}.json");

@@ -248,7 +248,7 @@ public sealed class ContainerRecoveryTests : IAsyncLifetime
     public async Task TtyContainerOutputIsRawAndLogsFollowEndsAtExit()
     {
         using var svc = NewService();
-        var id = (await svc.CreateAsync(null, new ContainerCreateRequest { Image = "busybox", Tty = true, Cmd = ["sh", "-c", "echo one; sleep 0.3; echo two"] }, default)).Id;
+        var id = (await svc.CreateAsync(null, new ContainerCreateRequest { Image = "busybox", Tty = true, Cmd = ["sh", "-c", "echo one; sleep 0.3; echo two"], HostConfig = new HostConfig { ConsoleSize = [30, 100] } }, default)).Id;
         using var waiter = svc.BeginWait(id, "next-exit");
         await svc.StartAsync(id, default);
         var lines = new List<string>();
