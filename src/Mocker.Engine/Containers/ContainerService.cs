@@ -417,6 +417,7 @@ public sealed class ContainerService : IContainerService, IDisposable
         MountHelper.Unmount(rootfs);
         MountHelper.MountAll(mounts, rootfs);
         _exits.Clear(rec.Id);
+        File.Delete(Path.Combine(ContainerDir(rec.Id), "persist", "oom"));
         string? failure = null;
         ConmonSync sync;
         try
@@ -505,6 +506,7 @@ public sealed class ContainerService : IContainerService, IDisposable
             Error = "",
             StartedAt = DateTimeOffset.UtcNow,
             FinishedAt = null,
+            OomKilled = false,
             HasBeenStarted = true,
         }).ConfigureAwait(false);
         ArmExit(e);
@@ -530,8 +532,7 @@ public sealed class ContainerService : IContainerService, IDisposable
         }
         MountHelper.Unmount(Path.Combine(BundleDir(rec.Id), "rootfs"));
         var oom = File.Exists(Path.Combine(ContainerDir(rec.Id), "persist", "oom"));
-        await SaveAsync(e, r => r with { Status = "exited", ExitCode = code, Pid = 0, FinishedAt = DateTimeOffset.UtcNow }).ConfigureAwait(false);
-        _ = oom;
+        await SaveAsync(e, r => r with { Status = "exited", ExitCode = code, Pid = 0, FinishedAt = DateTimeOffset.UtcNow, OomKilled = oom }).ConfigureAwait(false);
         CompleteSessions(e);
         e.ExitHandled.TrySetResult();
         ResolveWaiters(e, code, removed: false, next: true);
@@ -926,6 +927,7 @@ public sealed class ContainerService : IContainerService, IDisposable
                 Running = r.Status is "running" or "paused",
                 Paused = r.Status == "paused",
                 Restarting = r.Status == "restarting",
+                OOMKilled = r.OomKilled,
                 Dead = r.Status == "dead",
                 Pid = r.Pid,
                 ExitCode = r.ExitCode,
