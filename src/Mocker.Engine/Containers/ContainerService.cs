@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -94,7 +93,12 @@ public sealed class ContainerService : IContainerService, IDisposable
         public bool Started;
         public int? ExitCode;
         public int Pid;
+        /// <summary>The conmon exec bundle of a TTY exec (attach socket, winsz FIFO); null otherwise.</summary>
+        public string? Dir;
     }
+
+    /// <summary>The statically linked tini bind-mounted for HostConfig.Init (Debian package tini).</summary>
+    private const string InitBinary = "/usr/bin/tini-static";
 
     private string ContainerDir(string id) => Path.Combine(_options.ContainersRoot, id);
 
@@ -364,10 +368,17 @@ public sealed class ContainerService : IContainerService, IDisposable
             o.AddRange(opts.Split(',', StringSplitOptions.RemoveEmptyEntries));
             extra.Add(new OciMount(target, "tmpfs", "tmpfs", o));
         }
+        IReadOnlyList<string> args = [rec.Path, .. rec.Args];
+        if (hc.Init == true && File.Exists(InitBinary))
+        {
+            // docker run --init: tini as PID 1 (moby daemon/oci_linux.go mounts docker-init at /sbin/docker-init).
+            extra.Add(new OciMount("/sbin/docker-init", "bind", InitBinary, ["bind", "ro"]));
+            args = ["/sbin/docker-init", "--", .. args];
+        }
         return SpecGenerator.Generate(new SpecInput
         {
             RootfsPath = rootfs,
-            Args = [rec.Path, .. rec.Args],
+            Args = args,
             Env = rec.Config.Env ?? [],
             WorkingDir = rec.Config.WorkingDir ?? "/",
             User = rec.Config.User ?? "",
@@ -406,11 +417,16 @@ public sealed class ContainerService : IContainerService, IDisposable
         MountHelper.Unmount(rootfs);
         MountHelper.MountAll(mounts, rootfs);
         _exits.Clear(rec.Id);
+        File.Delete(Path.Combine(ContainerDir(rec.Id), "persist", "oom"));
         string? failure = null;
         ConmonSync sync;
         try
         {
             var spec = BuildSpec(rec, rootfs);
+            if (rec.Config.Tty && rec.HostConfig.ConsoleSize is [> 0 and var h, > 0 and var w])
+            {
+                spec["process"]!["consoleSize"] = new JsonObject { ["height"] = h, ["width"] = w };
+            }
             await File.WriteAllTextAsync(Path.Combine(bundle, "config.json"), spec.ToJsonString(), ct).ConfigureAwait(false);
             e.ExitHandled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             sync = await conmon.LaunchAsync(new ConmonLaunch
@@ -490,6 +506,7 @@ public sealed class ContainerService : IContainerService, IDisposable
             Error = "",
             StartedAt = DateTimeOffset.UtcNow,
             FinishedAt = null,
+            OomKilled = false,
             HasBeenStarted = true,
         }).ConfigureAwait(false);
         ArmExit(e);
@@ -515,8 +532,7 @@ public sealed class ContainerService : IContainerService, IDisposable
         }
         MountHelper.Unmount(Path.Combine(BundleDir(rec.Id), "rootfs"));
         var oom = File.Exists(Path.Combine(ContainerDir(rec.Id), "persist", "oom"));
-        await SaveAsync(e, r => r with { Status = "exited", ExitCode = code, Pid = 0, FinishedAt = DateTimeOffset.UtcNow }).ConfigureAwait(false);
-        _ = oom;
+        await SaveAsync(e, r => r with { Status = "exited", ExitCode = code, Pid = 0, FinishedAt = DateTimeOffset.UtcNow, OomKilled = oom }).ConfigureAwait(false);
         CompleteSessions(e);
         e.ExitHandled.TrySetResult();
         ResolveWaiters(e, code, removed: false, next: true);
@@ -777,6 +793,7 @@ public sealed class ContainerService : IContainerService, IDisposable
             Directory.Delete(ContainerDir(id), recursive: true);
         }
         _exits.Clear(id);
+        CompleteSessions(e);
         ResolveWaiters(e, e.Rec.ExitCode, removed: true, next: true);
     }
 
@@ -910,6 +927,7 @@ public sealed class ContainerService : IContainerService, IDisposable
                 Running = r.Status is "running" or "paused",
                 Paused = r.Status == "paused",
                 Restarting = r.Status == "restarting",
+                OOMKilled = r.OomKilled,
                 Dead = r.Status == "dead",
                 Pid = r.Pid,
                 ExitCode = r.ExitCode,
@@ -1039,7 +1057,7 @@ public sealed class ContainerService : IContainerService, IDisposable
     }
 
     /// <inheritdoc />
-    public async Task ResizeAsync(string id, int height, int width, CancellationToken ct)
+    public Task ResizeAsync(string id, int height, int width, CancellationToken ct)
     {
         var e = Resolve(id);
         if (!IsRunning(e.Rec))
@@ -1048,8 +1066,9 @@ public sealed class ContainerService : IContainerService, IDisposable
         }
         if (e.Rec.Config.Tty)
         {
-            await ConmonMonitor.ResizeAsync(BundleDir(e.Rec.Id), height, width, ct).ConfigureAwait(false);
+            ConmonMonitor.Resize(BundleDir(e.Rec.Id), height, width);
         }
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -1237,51 +1256,100 @@ public sealed class ContainerService : IContainerService, IDisposable
             session.Writer.TryComplete();
             return session;
         }
+        if (tty)
+        {
+            process["terminal"] = true;
+            if (config.ConsoleSize is [> 0 and var h, > 0 and var w])
+            {
+                process["consoleSize"] = new JsonObject { ["height"] = h, ["width"] = w };
+            }
+            return await StartTtyExecAsync(x, rec, process, detach, ct).ConfigureAwait(false);
+        }
         var specPath = Path.Combine(bundle, $"exec-{execId}.json");
         var logPath = Path.Combine(bundle, $"exec-{execId}.log");
         await File.WriteAllTextAsync(specPath, process.ToJsonString(), ct).ConfigureAwait(false);
-        var psi = new ProcessStartInfo(runc.Binary)
+        var pidFile = Path.Combine(bundle, $"exec-{execId}.pid");
+        var argv = new List<string> { runc.Binary, "--root", runc.Root, "--log", logPath, "--log-format", "json", "exec", "--process", specPath, "--pid-file", pidFile, rec.Id };
+        var attachStdin = x.Config.AttachStdin && !detach;
+        var (exit, stdinStream) = NativeProcess.StartPiped(argv, attachStdin, (fd, data) =>
         {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in new[] { "--root", runc.Root, "--log", logPath, "--log-format", "json", "exec", "--process", specPath, "--pid-file", Path.Combine(bundle, $"exec-{execId}.pid"), rec.Id })
-        {
-            psi.ArgumentList.Add(a);
-        }
-        var p = Process.Start(psi) ?? throw new MockerException(ErrorKind.Internal, "cannot start runc exec");
-        session.Bind(p);
+            var kind = fd == 2 ? StdStream.Stderr : StdStream.Stdout;
+            if (!detach && (kind == StdStream.Stdout ? x.Config.AttachStdout : x.Config.AttachStderr))
+            {
+                session.Writer.TryWrite(new OutputChunk(session.Tty ? StdStream.Stdout : kind, data));
+            }
+        });
+        session.Bind(stdinStream);
         x.Running = true;
-        if (!x.Config.AttachStdin || detach)
-        {
-            p.StandardInput.Close();
-        }
-        _ = RunExecAsync(x, p, session, detach, specPath, logPath, bundle);
+        _ = FinishExecAsync(x, exit, session, detach, specPath, logPath, pidFile);
         return detach ? null : session;
     }
 
-    private async Task RunExecAsync(ExecEntry x, Process p, ExecSession session, bool detach, string specPath, string logPath, string bundle)
+    private async Task<IStdioSession?> StartTtyExecAsync(ExecEntry x, ContainerRecord rec, JsonObject process, bool detach, CancellationToken ct)
     {
-        async Task Pump(Stream s, StdStream kind, bool wanted)
+        var (_, conmon) = RuntimeFor(rec.HostConfig.Runtime);
+        var dir = Path.Combine(_options.ExecRoot, "exec", x.Id[..12]);
+        Directory.CreateDirectory(dir);
+        var specPath = Path.Combine(dir, "process.json");
+        await File.WriteAllTextAsync(specPath, process.ToJsonString(), ct).ConfigureAwait(false);
+        var exec = await conmon.LaunchExecAsync(new ConmonLaunch
         {
-            var buf = new byte[32768];
-            int n;
-            while ((n = await s.ReadAsync(buf).ConfigureAwait(false)) > 0)
-            {
-                if (wanted && !detach)
-                {
-                    await session.Writer.WriteAsync(new OutputChunk(session.Tty ? StdStream.Stdout : kind, buf.AsSpan(0, n).ToArray())).ConfigureAwait(false);
-                }
-            }
+            ContainerId = rec.Id,
+            Uuid = x.Id,
+            Name = rec.Name.TrimStart('/'),
+            Bundle = dir,
+            PidFile = Path.Combine(dir, "pid"),
+            ExitDir = dir,
+            PersistDir = dir,
+            LogPath = Path.Combine(dir, "log"),
+            ConmonPidFile = Path.Combine(dir, "conmon.pid"),
+            Tty = true,
+            Stdin = x.Config.AttachStdin && !detach,
+            ExecProcessSpec = specPath,
+        }, ct).ConfigureAwait(false);
+        x.Dir = dir;
+        var session = new AttachSession(true, new AttachOptions(x.Config.AttachStdin, x.Config.AttachStdout || x.Config.AttachStderr, x.Config.AttachStderr, true, false), _ => { });
+        try
+        {
+            session.Connect(await ConmonMonitor.ConnectAttachAsync(dir, ct).ConfigureAwait(false));
         }
-        var pidFile = Path.Combine(bundle, $"exec-{x.Id}.pid");
-        var outTask = Pump(p.StandardOutput.BaseStream, StdStream.Stdout, x.Config.AttachStdout);
-        var errTask = Pump(p.StandardError.BaseStream, StdStream.Stderr, x.Config.AttachStderr);
-        await p.WaitForExitAsync().ConfigureAwait(false);
-        await Task.WhenAll(outTask, errTask).ConfigureAwait(false);
-        var code = p.ExitCode;
+        catch (System.Net.Sockets.SocketException)
+        {
+            session.Complete();
+        }
+        exec.SendStart();
+        var started = await exec.ReadSyncAsync().ConfigureAwait(false);
+        if (started.Data <= 0)
+        {
+            var failure = RuncRuntime.CleanMessage(started.Message ?? "exec failed");
+            x.ExitCode = failure.Contains("executable file not found", StringComparison.Ordinal) ? 127 : 126;
+            session.Replay(new LogEntry(StdStream.Stdout, DateTimeOffset.UtcNow, Encoding.UTF8.GetBytes($"OCI runtime exec failed: {failure}: unknown\r\n")));
+            session.Complete();
+            exec.Dispose();
+            Directory.Delete(dir, recursive: true);
+            return detach ? null : session;
+        }
+        x.Pid = started.Data;
+        x.Running = true;
+        _ = Task.Run(async () =>
+        {
+            var exit = await exec.ReadSyncAsync().ConfigureAwait(false);
+            x.ExitCode = exit.Data >= 0 ? exit.Data : 126;
+            x.Running = false;
+            exec.Dispose();
+            Directory.Delete(dir, recursive: true);
+        }, CancellationToken.None);
+        if (detach)
+        {
+            await session.DisposeAsync().ConfigureAwait(false);
+            return null;
+        }
+        return session;
+    }
+
+    private static async Task FinishExecAsync(ExecEntry x, Task<int> exit, ExecSession session, bool detach, string specPath, string logPath, string pidFile)
+    {
+        var code = await exit.ConfigureAwait(false);
         if (File.Exists(pidFile) && int.TryParse(await File.ReadAllTextAsync(pidFile).ConfigureAwait(false), out var pid))
         {
             x.Pid = pid;
@@ -1289,16 +1357,15 @@ public sealed class ContainerService : IContainerService, IDisposable
         var failure = File.Exists(logPath) ? ReadRuncError(await File.ReadAllLinesAsync(logPath).ConfigureAwait(false)) : null;
         if (failure is not null && x.Pid == 0)
         {
-            code = failure.Contains("executable file not found", StringComparison.Ordinal) || failure.Contains("no such file or directory", StringComparison.Ordinal) && !failure.Contains("chdir", StringComparison.Ordinal) ? 127 : 126;
+            code = failure.Contains("executable file not found", StringComparison.Ordinal) || (failure.Contains("no such file or directory", StringComparison.Ordinal) && !failure.Contains("chdir", StringComparison.Ordinal)) ? 127 : 126;
             if (!detach)
             {
-                await session.Writer.WriteAsync(new OutputChunk(StdStream.Stdout, Encoding.UTF8.GetBytes($"OCI runtime exec failed: {failure}: unknown\r\n"))).ConfigureAwait(false);
+                session.Writer.TryWrite(new OutputChunk(StdStream.Stdout, Encoding.UTF8.GetBytes($"OCI runtime exec failed: {failure}: unknown\r\n")));
             }
         }
         x.ExitCode = code;
         x.Running = false;
         session.Writer.TryComplete();
-        p.Dispose();
         foreach (var f in new[] { specPath, logPath, pidFile })
         {
             File.Delete(f);
@@ -1356,7 +1423,11 @@ public sealed class ContainerService : IContainerService, IDisposable
     /// <inheritdoc />
     public Task ExecResizeAsync(string execId, int height, int width, CancellationToken ct)
     {
-        GetExec(execId);
+        var x = GetExec(execId);
+        if (x.Running && x.Dir is not null)
+        {
+            ConmonMonitor.Resize(x.Dir, height, width);
+        }
         return Task.CompletedTask;
     }
 

@@ -26,6 +26,8 @@ public sealed record ContainerRecord
     public int ConmonPid { get; init; }
     public int ExitCode { get; init; }
     public string Error { get; init; } = "";
+    /// <summary>conmon left an "oom" file in the persist dir during the last run.</summary>
+    public bool OomKilled { get; init; }
     public DateTimeOffset? StartedAt { get; init; }
     public DateTimeOffset? FinishedAt { get; init; }
     public int RestartCount { get; init; }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using Mocker.Engine.Runtime;
@@ -175,64 +174,52 @@ internal sealed class AttachSession : IStdioSession
 }
 
 /// <summary>
-/// An exec process run by <c>runc exec</c> with pipes. Output chunks are tagged by stream (raw for a TTY exec);
-/// the output completes after the process exits and both pipes are drained.
+/// An exec process run by <c>runc exec</c> with pipes. Output chunks are tagged by stream; the output completes after
+/// the process exited and both pipes are drained (the owner completes <see cref="Writer"/>).
 /// </summary>
-internal sealed class ExecSession : IStdioSession
+internal sealed class ExecSession(bool tty, bool stdin) : IStdioSession
 {
     private readonly Channel<OutputChunk> _output = Channel.CreateUnbounded<OutputChunk>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly bool _stdin;
-    private Process? _process;
+    private Stream? _stdin;
 
-    public ExecSession(bool tty, bool stdin)
-    {
-        Tty = tty;
-        _stdin = stdin;
-    }
-
-    public bool Tty { get; }
+    public bool Tty { get; } = tty;
 
     public ChannelReader<OutputChunk> Output => _output.Reader;
 
     public ChannelWriter<OutputChunk> Writer => _output.Writer;
 
-    public void Bind(Process p) => _process = p;
+    public void Bind(Stream? processStdin) => _stdin = processStdin;
 
     public async ValueTask WriteStdinAsync(ReadOnlyMemory<byte> data, CancellationToken ct)
     {
-        if (!_stdin || _process is null)
+        if (!stdin || _stdin is null)
         {
             return;
         }
         try
         {
-            await _process.StandardInput.BaseStream.WriteAsync(data, ct).ConfigureAwait(false);
-            await _process.StandardInput.BaseStream.FlushAsync(ct).ConfigureAwait(false);
+            await _stdin.WriteAsync(data, ct).ConfigureAwait(false);
+            await _stdin.FlushAsync(ct).ConfigureAwait(false);
         }
         catch (IOException)
         {
             // The process exited and closed its stdin.
         }
+        catch (ObjectDisposedException)
+        {
+            // Stdin was closed already.
+        }
     }
 
     public ValueTask CloseStdinAsync(CancellationToken ct)
     {
-        if (_stdin && _process is not null)
-        {
-            try
-            {
-                _process.StandardInput.Close();
-            }
-            catch (IOException)
-            {
-                // Already closed.
-            }
-        }
+        _stdin?.Dispose();
         return ValueTask.CompletedTask;
     }
 
     public ValueTask DisposeAsync()
     {
+        _stdin?.Dispose();
         _output.Writer.TryComplete();
         return ValueTask.CompletedTask;
     }

@@ -7,6 +7,8 @@ internal static unsafe partial class Libc
 {
     internal const int O_CLOEXEC = 0x80000;
     internal const int O_RDWR = 2;
+    internal const int O_WRONLY = 1;
+    internal const int O_NONBLOCK = 0x800;
     internal const short POSIX_SPAWN_SETSID = 0x80;
     internal const int RLIMIT_NOFILE = 7;
     internal const int WNOHANG = 1;
@@ -23,6 +25,12 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", SetLastError = true)]
     internal static partial int close(int fd);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int open(string path, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static partial nint write(int fd, byte* buf, nint count);
 
     [LibraryImport("libc", SetLastError = true)]
     internal static partial int kill(int pid, int sig);

@@ -65,6 +65,12 @@ public sealed class ConmonMonitor
     /// <summary>Launches conmon and waits for the sync message. Returns the container (or exec) PID, or runc's error text.</summary>
     public async Task<ConmonSync> LaunchAsync(ConmonLaunch l, CancellationToken ct)
     {
+        var args = BuildArgs(l);
+        return await Task.Factory.StartNew(() => LaunchAndReadSync(args), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+    }
+
+    private List<string> BuildArgs(ConmonLaunch l)
+    {
         var args = new List<string>
         {
             _conmon, "--api-version", "1", "-c", l.ContainerId, "-u", l.Uuid, "-r", _runc.Binary,
@@ -91,7 +97,7 @@ public sealed class ConmonMonitor
             args.Add("--exec-process-spec");
             args.Add(l.ExecProcessSpec);
         }
-        return await Task.Factory.StartNew(() => LaunchAndReadSync(args), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+        return args;
     }
 
     /// <summary>Spawns conmon in a new session with the sync pipe on fd 3, reaps its short-lived first process and reads the sync line.</summary>
@@ -141,6 +147,54 @@ public sealed class ConmonMonitor
         return JsonSerializer.Deserialize(line, ConmonJsonContext.Default.ConmonSync) ?? new ConmonSync { Data = -1, Message = line };
     }
 
+    /// <summary>
+    /// Launches conmon in exec-attach mode (Podman's exec protocol, libpod/oci_conmon_exec_linux.go): conmon reads the
+    /// start pipe once, sets up &lt;bundle&gt;/attach and reports readiness on the attach pipe (_OCI_ATTACHPIPE), then waits for a second start
+    /// byte before <c>runc exec</c>; the sync pipe then carries the PID and finally the exit code.
+    /// </summary>
+    public async Task<ConmonExec> LaunchExecAsync(ConmonLaunch l, CancellationToken ct)
+    {
+        var args = BuildArgs(l);
+        return await Task.Factory.StartNew(() => LaunchExec(args), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+    }
+
+    private static unsafe ConmonExec LaunchExec(List<string> argv)
+    {
+        var sync = stackalloc int[2];
+        var start = stackalloc int[2];
+        var attach = stackalloc int[2];
+        if (Libc.pipe2(sync, Libc.O_CLOEXEC) != 0 || Libc.pipe2(start, Libc.O_CLOEXEC) != 0 || Libc.pipe2(attach, Libc.O_CLOEXEC) != 0)
+        {
+            throw new MockerException(ErrorKind.Internal, $"pipe2: {Libc.LastError()}");
+        }
+        int pid;
+        try
+        {
+            pid = NativeProcess.Spawn(argv, [.. NativeProcess.CurrentEnvironment("_OCI_SYNCPIPE=3"), "_OCI_STARTPIPE=4", "_OCI_ATTACHPIPE=5"],
+                [(sync[1], 3), (start[0], 4), (attach[1], 5)], setsid: true);
+        }
+        finally
+        {
+            Libc.close(sync[1]);
+            Libc.close(start[0]);
+            Libc.close(attach[1]);
+        }
+        var exec = new ConmonExec(
+            new FileStream(new SafeFileHandle(sync[0], true), FileAccess.Read, 1, false),
+            new FileStream(new SafeFileHandle(start[1], true), FileAccess.Write, 1, false),
+            new FileStream(new SafeFileHandle(attach[0], true), FileAccess.Read, 1, false));
+        // conmon's first process reads the start pipe before it forks; only then can it be reaped.
+        exec.SendStart();
+        NativeProcess.Reap(pid);
+        var ready = exec.ReadAttachReady();
+        if (ready.Data < 0)
+        {
+            exec.Dispose();
+            throw new MockerException(ErrorKind.Internal, ready.Message ?? "conmon failed to set up the exec session");
+        }
+        return exec;
+    }
+
     /// <summary>Connects to conmon's attach socket (SOCK_SEQPACKET) of a bundle launched with --full-attach.</summary>
     public static async Task<Socket> ConnectAttachAsync(string bundle, CancellationToken ct)
     {
@@ -157,16 +211,28 @@ public sealed class ConmonMonitor
         }
     }
 
-    /// <summary>Resizes the terminal through conmon's winsz FIFO ("1 &lt;height&gt; &lt;width&gt;\n", conmon ctrl.c).</summary>
-    public static async Task ResizeAsync(string bundle, int height, int width, CancellationToken ct)
+    /// <summary>
+    /// Resizes the terminal through conmon's winsz FIFO ("1 &lt;height&gt; &lt;width&gt;\n", conmon ctrl.c). The FIFO is opened
+    /// non-blocking so a conmon that already exited (no reader) fails fast instead of blocking the caller; that case is ignored.
+    /// </summary>
+    public static unsafe void Resize(string bundle, int height, int width)
     {
         var fifo = Path.Combine(bundle, "winsz");
         if (!File.Exists(fifo))
         {
             fifo = Path.Combine(bundle, "ctl");
         }
-        await using var fs = new FileStream(fifo, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1, FileOptions.None);
-        await fs.WriteAsync(Encoding.ASCII.GetBytes($"1 {height} {width}\n"), ct).ConfigureAwait(false);
+        var fd = Libc.open(fifo, Libc.O_WRONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
+        if (fd < 0)
+        {
+            return;
+        }
+        var msg = Encoding.ASCII.GetBytes($"1 {height} {width}\n");
+        fixed (byte* p = msg)
+        {
+            Libc.write(fd, p, msg.Length);
+        }
+        Libc.close(fd);
     }
 
     /// <summary>True when a process with this PID exists (kill(pid, 0)).</summary>
@@ -236,4 +302,47 @@ public sealed class ExitWatcher : IDisposable
     }
 
     public void Dispose() => _watcher.Dispose();
+}
+
+/// <summary>An exec session's conmon pipes: readiness, PID and exit code arrive as JSON lines on the sync pipe.</summary>
+public sealed class ConmonExec(FileStream sync, FileStream start, FileStream attach) : IDisposable
+{
+    /// <summary>Blocks until conmon reports its attach socket is listening (the _OCI_ATTACHPIPE message).</summary>
+    public ConmonSync ReadAttachReady() => ReadLine(attach);
+
+    /// <summary>Tells conmon to go on (first: it may proceed; second: the client attached, run the process).</summary>
+    public void SendStart()
+    {
+        start.WriteByte(0);
+        start.Flush();
+    }
+
+    /// <summary>Blocks for the next sync message; EOF yields {"data": -1}.</summary>
+    public ConmonSync ReadSync() => ReadLine(sync);
+
+    private static ConmonSync ReadLine(FileStream pipe)
+    {
+        var ms = new MemoryStream();
+        int b;
+        while ((b = pipe.ReadByte()) >= 0 && b != '\n')
+        {
+            ms.WriteByte((byte)b);
+        }
+        var line = Encoding.UTF8.GetString(ms.ToArray()).Trim();
+        if (line.Length == 0)
+        {
+            return new ConmonSync { Data = -1, Message = "conmon exited unexpectedly" };
+        }
+        return JsonSerializer.Deserialize(line, ConmonJsonContext.Default.ConmonSync) ?? new ConmonSync { Data = -1, Message = line };
+    }
+
+    /// <summary><see cref="ReadSync"/> on a dedicated thread.</summary>
+    public Task<ConmonSync> ReadSyncAsync() => Task.Factory.StartNew(ReadSync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    public void Dispose()
+    {
+        sync.Dispose();
+        start.Dispose();
+        attach.Dispose();
+    }
 }

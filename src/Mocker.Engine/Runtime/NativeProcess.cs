@@ -51,6 +51,56 @@ internal static class NativeProcess
         return new RuncResult(Reap(pid), stdout, stderr);
     }
 
+    /// <summary>
+    /// Starts <paramref name="argv"/> with pipes on stdin (when <paramref name="stdin"/>), stdout and stderr. Each pipe is
+    /// read on a dedicated thread by <paramref name="onOutput"/> (fd 1 or 2, bytes); the returned task yields the exit code
+    /// once both pipes reached EOF and the child was reaped.
+    /// </summary>
+    public static unsafe (Task<int> Exit, FileStream? Stdin) StartPiped(IReadOnlyList<string> argv, bool stdin, Action<int, ReadOnlyMemory<byte>> onOutput)
+    {
+        var inFds = stackalloc int[2];
+        var outFds = stackalloc int[2];
+        var errFds = stackalloc int[2];
+        inFds[0] = inFds[1] = -1;
+        if ((stdin && Libc.pipe2(inFds, Libc.O_CLOEXEC) != 0) || Libc.pipe2(outFds, Libc.O_CLOEXEC) != 0 || Libc.pipe2(errFds, Libc.O_CLOEXEC) != 0)
+        {
+            throw new MockerException(ErrorKind.Internal, $"pipe2: {Libc.LastError()}");
+        }
+        var dups = stdin ? new[] { (inFds[0], 0), (outFds[1], 1), (errFds[1], 2) } : new[] { (outFds[1], 1), (errFds[1], 2) };
+        int pid;
+        try
+        {
+            pid = Spawn(argv, null, dups, setsid: false);
+        }
+        finally
+        {
+            if (stdin)
+            {
+                Libc.close(inFds[0]);
+            }
+            Libc.close(outFds[1]);
+            Libc.close(errFds[1]);
+        }
+        var input = stdin ? new FileStream(new SafeFileHandle(inFds[1], true), FileAccess.Write, 1, false) : null;
+        var outStream = new FileStream(new SafeFileHandle(outFds[0], true), FileAccess.Read, 1, false);
+        var errStream = new FileStream(new SafeFileHandle(errFds[0], true), FileAccess.Read, 1, false);
+        Task Pump(FileStream s, int fd) => Task.Factory.StartNew(() =>
+        {
+            using (s)
+            {
+                var buf = new byte[32768];
+                int n;
+                while ((n = s.Read(buf)) > 0)
+                {
+                    onOutput(fd, buf.AsSpan(0, n).ToArray());
+                }
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var pumps = Task.WhenAll(Pump(outStream, 1), Pump(errStream, 2));
+        var exit = pumps.ContinueWith(_ => Reap(pid), CancellationToken.None, TaskContinuationOptions.LongRunning, TaskScheduler.Default);
+        return (exit, input);
+    }
+
     private static string ReadAll(FileStream s)
     {
         using var ms = new MemoryStream();

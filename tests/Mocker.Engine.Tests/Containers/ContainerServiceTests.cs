@@ -100,6 +100,19 @@ public sealed class ContainerServiceTests(ITestOutputHelper output) : IAsyncLife
     }
 
     [Fact]
+    public async Task InitRunsTiniAsPid1()
+    {
+        var created = await _svc.CreateAsync(null, new ContainerCreateRequest
+        {
+            Image = "busybox", Cmd = ["sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo"], AttachStdout = true, HostConfig = new HostConfig { Init = true },
+        }, default);
+        var session = await _svc.AttachAsync(created.Id, new AttachOptions(false, true, true, true, false), default);
+        await _svc.StartAsync(created.Id, default);
+        var (o, _) = await Drain(session).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.StartsWith("/sbin/docker-init -- sh", o, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task StartFailureReports127AndResolvesWaiter()
     {
         var created = await _svc.CreateAsync(null, new ContainerCreateRequest { Image = "busybox", Cmd = ["nosuchcmd"] }, default);
@@ -126,6 +139,23 @@ public sealed class ContainerServiceTests(ITestOutputHelper output) : IAsyncLife
         Assert.Equal("in-exec\n", o);
         Assert.Equal(5, (await _svc.ExecInspectAsync(execId, default)).ExitCode);
 
+        var ttyExec = await _svc.ExecCreateAsync("sleeper", new ExecConfig { Cmd = ["sh", "-c", "test -t 1 && echo tty; exit 4"], Tty = true, AttachStdout = true, AttachStderr = true }, default);
+        var ttySession = await _svc.ExecStartAsync(ttyExec, new ExecStartConfig { Tty = true }, default);
+        await _svc.ExecResizeAsync(ttyExec, 40, 120, default);
+        var (ttyOut, _) = await Drain(ttySession!).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("tty\r\n", ttyOut);
+        for (var i = 0; i < 100 && (await _svc.ExecInspectAsync(ttyExec, default)).Running; i++)
+        {
+            await Task.Yield();
+            await Task.Delay(10);
+        }
+        Assert.Equal(4, (await _svc.ExecInspectAsync(ttyExec, default)).ExitCode);
+
+        var badExec = await _svc.ExecCreateAsync("sleeper", new ExecConfig { Cmd = ["true"], WorkingDir = "/nonexistent/dir", AttachStdout = true }, default);
+        var (badOut, _) = await Drain((await _svc.ExecStartAsync(badExec, new ExecStartConfig(), default))!).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Contains("OCI runtime exec failed", badOut, StringComparison.Ordinal);
+        Assert.Equal(126, (await _svc.ExecInspectAsync(badExec, default)).ExitCode);
+
         var top = await _svc.TopAsync("sleeper", null, default);
         Assert.Contains(top.Processes, p => p[^1].Contains("sleep 100", StringComparison.Ordinal));
 
@@ -134,6 +164,8 @@ public sealed class ContainerServiceTests(ITestOutputHelper output) : IAsyncLife
         output.WriteLine($"stop took {sw.ElapsedMilliseconds} ms");
         Assert.Equal("exited", (await _svc.InspectAsync(created.Id, false, default)).State.Status);
         var stopAgain = await Assert.ThrowsAsync<MockerException>(() => _svc.StopAsync("sleeper", 1, default));
+        var execStopped = await Assert.ThrowsAsync<MockerException>(() => _svc.ExecCreateAsync("sleeper", new ExecConfig { Cmd = ["true"] }, default));
+        Assert.Equal($"Container {created.Id} is not running", execStopped.Message);
         Assert.Equal(ErrorKind.NotModified, stopAgain.Kind);
         using var removed = _svc.BeginWait("sleeper", "removed");
         await _svc.RemoveAsync("sleeper", false, false, default);
@@ -196,6 +228,14 @@ public sealed class ContainerRecoveryTests : IAsyncLifetime
         var state = (await second.InspectAsync(id, false, default)).State;
         Assert.True(state.Running);
         Assert.True(ConmonHelpers.ProcessExists(state.Pid));
+        // conmon must not die with the daemon: it is neither our child nor in our session.
+        var conmonPid = int.Parse(File.ReadAllText(Path.Combine(_env.Options.ExecRoot, "ctr", id, "conmon.pid")));
+        var stat = File.ReadAllText($"/proc/{conmonPid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var self = File.ReadAllText("/proc/self/stat");
+        var selfFields = self[(self.LastIndexOf(')') + 2)..].Split(' ');
+        Assert.NotEqual(Environment.ProcessId.ToString(), fields[1]);
+        Assert.NotEqual(selfFields[3], fields[3]);
 
         var session = await second.AttachAsync(id, new AttachOptions(true, true, true, true, false), default);
         using var waiter = second.BeginWait(id, "not-running");
@@ -208,7 +248,7 @@ public sealed class ContainerRecoveryTests : IAsyncLifetime
     public async Task TtyContainerOutputIsRawAndLogsFollowEndsAtExit()
     {
         using var svc = NewService();
-        var id = (await svc.CreateAsync(null, new ContainerCreateRequest { Image = "busybox", Tty = true, Cmd = ["sh", "-c", "echo one; sleep 0.3; echo two"] }, default)).Id;
+        var id = (await svc.CreateAsync(null, new ContainerCreateRequest { Image = "busybox", Tty = true, Cmd = ["sh", "-c", "echo one; sleep 0.3; echo two"], HostConfig = new HostConfig { ConsoleSize = [30, 100] } }, default)).Id;
         using var waiter = svc.BeginWait(id, "next-exit");
         await svc.StartAsync(id, default);
         var lines = new List<string>();

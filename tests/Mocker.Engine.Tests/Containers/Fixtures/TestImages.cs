@@ -21,8 +21,12 @@ public sealed class TestEnvironment : IAsyncDisposable
         Directory.CreateDirectory(Path.Combine(baseDir, "bin"));
         Directory.CreateDirectory(Path.Combine(baseDir, "etc"));
         Directory.CreateDirectory(Path.Combine(baseDir, "tmp"));
+        if (OperatingSystem.IsLinux())
+        {
+            File.SetUnixFileMode(Path.Combine(baseDir, "tmp"), (UnixFileMode)0x3FF | UnixFileMode.StickyBit);
+        }
         File.Copy("/bin/busybox", Path.Combine(baseDir, "bin", "busybox"));
-        foreach (var tool in new[] { "sh", "echo", "true", "false", "sleep", "cat", "id", "pwd", "ls", "ps", "env", "hostname" })
+        foreach (var tool in new[] { "sh", "echo", "true", "false", "sleep", "cat", "id", "pwd", "ls", "ps", "env", "hostname", "tr" })
         {
             File.CreateSymbolicLink(Path.Combine(baseDir, "bin", tool), "busybox");
         }
