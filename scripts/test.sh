@@ -27,7 +27,7 @@ if [ "$build_rc" -eq 0 ]; then
         name=$(basename "$project" .csproj)
         dotnet test "$project" -c Release --no-build -nologo \
             --logger "console;verbosity=normal" --logger "trx;LogFileName=$name.trx" --results-directory "$results" \
-            -- RunConfiguration.TestSessionTimeout=2700000
+            -- RunConfiguration.TestSessionTimeout=2100000
         rc_one=$?
         [ "$rc_one" -eq 0 ] || test_rc=$rc_one
     done

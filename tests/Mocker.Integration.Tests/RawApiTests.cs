@@ -137,7 +137,16 @@ public sealed class RawApiTests(DaemonFixture fixture)
             await PostExpectingAsync($"/containers/{name}/start", HttpStatusCode.NoContent);
             await PostExpectingAsync($"/containers/{name}/start", HttpStatusCode.NotModified);
             await PostExpectingAsync($"/containers/{name}/kill?signal=TERM", HttpStatusCode.NoContent);
-            using var result = JsonDocument.Parse(await wait.Content.ReadAsStringAsync(Bounded()));
+            string waitBody;
+            try
+            {
+                waitBody = await wait.Content.ReadAsStringAsync(Bounded());
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"the wait did not end within {DaemonInstance.Timeout.TotalSeconds} s of the TERM to a container that traps it with exit 9");
+            }
+            using var result = JsonDocument.Parse(waitBody);
             Assert.Equal(9, result.RootElement.GetProperty("StatusCode").GetInt32());
 
             await PostExpectingAsync($"/containers/{name}/stop", HttpStatusCode.NotModified);
@@ -198,7 +207,9 @@ public sealed class RawApiTests(DaemonFixture fixture)
         {
             using var response = await _d.Http.PostAsync("/build?dockerfile=Dockerfile&version=1", content, Bounded());
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            var lines = Expect.Lines(await response.Content.ReadAsStringAsync(Bounded()));
+            var body = await response.Content.ReadAsStringAsync(Bounded());
+            var lines = Expect.Lines(body);
+            Assert.True(lines.Count > 0 && lines[^1].Contains("\"errorDetail\"", StringComparison.Ordinal), $"the stream must end with an error message:\n{body}");
             using var last = JsonDocument.Parse(lines[^1]);
             Assert.Equal(7, last.RootElement.GetProperty("errorDetail").GetProperty("code").GetInt32());
             Assert.Contains("returned a non-zero code: 7", last.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);

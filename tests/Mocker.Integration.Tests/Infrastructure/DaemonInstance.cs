@@ -25,6 +25,7 @@ public sealed class DaemonInstance : IAsyncDisposable
         ExecRoot = "/run/mocker-it-" + id;
         Directory.CreateDirectory(Root);
         Directory.CreateDirectory(DataRoot);
+        Directory.CreateDirectory(ExecRoot);
         _dockerConfig = Path.Combine(Root, "docker-config");
         Directory.CreateDirectory(_dockerConfig);
         Http = UnixHttp.Create(SocketPath);
