@@ -127,6 +127,12 @@ public sealed class RegistryClient : IDisposable
         return IPAddress.TryParse(name, out var ip) && IPAddress.IsLoopback(ip);
     }
 
+    /// <summary>The host serving a registry's API: Docker Hub ("docker.io") is served by registry-1.docker.io.</summary>
+    public static string ApiHost(string registryHost) => registryHost == Reference.DefaultDomain ? "registry-1.docker.io" : registryHost;
+
+    /// <summary>The path of a manifest under the API base: "v2/&lt;repo&gt;/manifests/&lt;tag or digest&gt;" (spec.md end-3).</summary>
+    public static string ManifestPath(string repo, string reference) => $"v2/{repo}/manifests/{reference}";
+
     /// <summary>
     /// The API base "scheme://host/" (Docker Hub's API lives at registry-1.docker.io). Probes GET /v2/ once: any HTTP
     /// answer (200, 401, …) settles the scheme; a transport failure on HTTPS falls back to HTTP for insecure registries.
@@ -144,7 +150,7 @@ public sealed class RegistryClient : IDisposable
             {
                 return again;
             }
-            var apiHost = _host == Reference.DefaultDomain ? "registry-1.docker.io" : _host;
+            var apiHost = ApiHost(_host);
             var https = new Uri("https://" + apiHost + "/");
             try
             {
@@ -362,7 +368,7 @@ public sealed class RegistryClient : IDisposable
     {
         using var response = await SendAsync(b =>
         {
-            var req = new HttpRequestMessage(HttpMethod.Get, new Uri(b, $"v2/{repo}/manifests/{reference}"));
+            var req = new HttpRequestMessage(HttpMethod.Get, new Uri(b, ManifestPath(repo, reference)));
             foreach (var type in ManifestAccept)
             {
                 req.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(type));
