@@ -48,6 +48,7 @@ public sealed class DistributionService(
     /// manifest was fetched, so the daemon can still answer with an HTTP error status.
     /// Errors: NotFound "manifest for X not found: manifest unknown: manifest unknown"; Internal with the transport error
     /// ("Get \"https://host/v2/\": …") for an unreachable registry; InvalidArgument for schema 1 and corrupt content.
+    /// <paramref name="progress"/> is called from concurrent download tasks: its implementation must be thread-safe.
     /// </summary>
     /// <returns>The stored image record.</returns>
     public async Task<ImageRecord> PullAsync(string reference, string? platform, IProgress<JsonMessage> progress, CancellationToken ct)
@@ -248,7 +249,9 @@ public sealed class DistributionService(
     /// registry this image was pulled from or pushed to) | "Pushing" (current/total) and "Pushed"; the config follows,
     /// the manifest (exact stored bytes) is PUT by tag last; then "&lt;tag&gt;: digest: sha256:… size: N" and
     /// aux {"Tag","Digest","Size"}. The pushed "repo@digest" is recorded in the image's RepoDigests.
-    /// Errors: NotFound "An image does not exist locally with the tag: X"; InvalidArgument for a digest reference.
+    /// Errors: NotFound "An image does not exist locally with the tag: X"; InvalidArgument for a digest reference;
+    /// the registry's error text ("unauthorized: authentication required", …) otherwise.
+    /// <paramref name="progress"/> is called from concurrent upload tasks: its implementation must be thread-safe.
     /// </summary>
     public async Task PushAsync(string reference, IProgress<JsonMessage> progress, CancellationToken ct)
     {

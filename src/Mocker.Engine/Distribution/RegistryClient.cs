@@ -103,7 +103,10 @@ public sealed class RegistryClient : IDisposable
         return chain.Build(new X509Certificate2(cert));
     }
 
-    /// <summary>localhost, 127.0.0.0/8 and ::1 are insecure by default (dockerd registry/config.go); others only when listed.</summary>
+    /// <summary>
+    /// localhost, 127.0.0.0/8 and ::1 are insecure by default (dockerd registry/config.go); others only when listed, by
+    /// "host[:port]" or, for IP hosts, by a CIDR entry ("10.0.0.0/8").
+    /// </summary>
     public static bool IsInsecure(string host, IReadOnlyList<string> listed)
     {
         if (listed.Contains(host, StringComparer.OrdinalIgnoreCase))
@@ -124,7 +127,12 @@ public sealed class RegistryClient : IDisposable
         {
             return true;
         }
-        return IPAddress.TryParse(name, out var ip) && IPAddress.IsLoopback(ip);
+        if (!IPAddress.TryParse(name, out var ip))
+        {
+            return false;
+        }
+        return IPAddress.IsLoopback(ip)
+            || listed.Any(entry => entry.Contains('/') && IPNetwork.TryParse(entry, out var network) && network.Contains(ip));
     }
 
     /// <summary>The host serving a registry's API: Docker Hub ("docker.io") is served by registry-1.docker.io.</summary>
@@ -253,6 +261,10 @@ public sealed class RegistryClient : IDisposable
 
     private async Task<string> FetchTokenAsync(string realm, string? service, IReadOnlyList<string> scopes, RegistryCredential? credential, CancellationToken ct)
     {
+        if (credential?.Username == IdentityTokenUser)
+        {
+            return await FetchOAuthTokenAsync(realm, service, scopes, credential.Secret, ct).ConfigureAwait(false);
+        }
         var query = new StringBuilder();
         if (!string.IsNullOrEmpty(service))
         {
@@ -289,6 +301,31 @@ public sealed class RegistryClient : IDisposable
             _logger.LogDebug("obtained registry token for {Host} scopes {Scopes}", _host, string.Join(' ', scopes));
         }
         return token;
+    }
+
+    /// <summary>The user name credential helpers give an identity (refresh) token, which is exchanged by OAuth2 instead of Basic.</summary>
+    public const string IdentityTokenUser = "<token>";
+
+    /// <summary>distribution docs/spec/auth/oauth.md: POST grant_type=refresh_token to the realm; the reply's access_token authorises.</summary>
+    private async Task<string> FetchOAuthTokenAsync(string realm, string? service, IReadOnlyList<string> scopes, string refreshToken, CancellationToken ct)
+    {
+        var form = new List<KeyValuePair<string, string>>
+        {
+            new("grant_type", "refresh_token"),
+            new("refresh_token", refreshToken),
+            new("client_id", "mocker"),
+            new("service", service ?? ""),
+            new("scope", string.Join(' ', scopes)),
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(realm)) { Content = new FormUrlEncodedContent(form) };
+        using var response = await TransportAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await ErrorAsync(response, $"failed to authorize: failed to fetch oauth token from {new Uri(realm).GetLeftPart(UriPartial.Path)}", ct).ConfigureAwait(false);
+        }
+        var reply = JsonSerializer.Deserialize(await ReadLimitedAsync(response.Content, MaxManifestBytes, ct).ConfigureAwait(false), DistributionJsonContext.Default.TokenReply);
+        return reply?.AccessToken ?? reply?.Token
+            ?? throw new MockerException(ErrorKind.Internal, $"failed to authorize: oauth endpoint {new Uri(realm).GetLeftPart(UriPartial.Path)} returned no token");
     }
 
     /// <summary>Reads at most <paramref name="limit"/> bytes; more fails with InvalidArgument (untrusted input).</summary>

@@ -5,7 +5,10 @@ using System.Text.Json.Serialization;
 
 namespace Mocker.Engine.Distribution;
 
-/// <summary>A user name and secret for one registry (Docker's types.AuthConfig reduced to what the token flow needs).</summary>
+/// <summary>
+/// A user name and secret for one registry (Docker's types.AuthConfig reduced to what the token flow needs). A user name
+/// of "&lt;token&gt;" (<see cref="RegistryClient.IdentityTokenUser"/>) marks an identity token, exchanged by OAuth2.
+/// </summary>
 public sealed record RegistryCredential(string Username, string Secret);
 
 /// <summary>Looks up the credentials to present to a registry host ("host[:port]"; "docker.io" for Docker Hub).</summary>
@@ -94,7 +97,7 @@ public sealed class DockerConfigCredentials(IReadOnlyList<string> configPaths) :
         }
         if (!string.IsNullOrEmpty(entry.IdentityToken))
         {
-            return new RegistryCredential("<token>", entry.IdentityToken);
+            return new RegistryCredential(RegistryClient.IdentityTokenUser, entry.IdentityToken);
         }
         return !string.IsNullOrEmpty(entry.Username) && entry.Password is not null ? new RegistryCredential(entry.Username, entry.Password) : null;
     }
@@ -130,7 +133,7 @@ public sealed class DockerConfigCredentials(IReadOnlyList<string> configPaths) :
         {
             return null;
         }
-        return new RegistryCredential(string.IsNullOrEmpty(reply.Username) ? "<token>" : reply.Username, reply.Secret);
+        return new RegistryCredential(string.IsNullOrEmpty(reply.Username) ? RegistryClient.IdentityTokenUser : reply.Username, reply.Secret);
     }
 }
 

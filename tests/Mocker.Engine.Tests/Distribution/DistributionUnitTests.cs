@@ -31,7 +31,9 @@ public sealed class DistributionUnitTests
     [InlineData("docker.io", false)]
     [InlineData("10.0.0.1:5000", false)]
     [InlineData("myreg:5000", true)]
-    public void InsecureRegistries(string host, bool insecure) => Assert.Equal(insecure, RegistryClient.IsInsecure(host, ["myreg:5000"]));
+    [InlineData("192.168.7.9:5000", true)]
+    [InlineData("192.168.8.1:5000", false)]
+    public void InsecureRegistries(string host, bool insecure) => Assert.Equal(insecure, RegistryClient.IsInsecure(host, ["myreg:5000", "192.168.7.0/24"]));
 
     [Fact]
     public void ParsesBearerChallenge()
