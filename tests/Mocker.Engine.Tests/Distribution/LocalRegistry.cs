@@ -15,16 +15,21 @@ internal sealed class LocalRegistry : IDisposable
     private readonly Process _process;
     public string Dir { get; }
     public int Port { get; }
-    public string Host => "127.0.0.1:" + Port;
+    public string BindAddress { get; }
+    public string Host => BindAddress + ":" + Port;
 
-    private LocalRegistry(Process process, string dir, int port)
+    private LocalRegistry(Process process, string dir, string bindAddress, int port)
     {
         _process = process;
         Dir = dir;
+        BindAddress = bindAddress;
         Port = port;
     }
 
-    public static async Task<LocalRegistry> StartAsync(string? htpasswdLine = null)
+    /// <param name="htpasswdLine">An htpasswd line (bcrypt) to require basic auth, or null for anonymous access.</param>
+    /// <param name="bindAddress">IPv4 address to listen on.</param>
+    /// <param name="tls">PEM certificate and key paths to serve HTTPS, or null for plain HTTP.</param>
+    public static async Task<LocalRegistry> StartAsync(string? htpasswdLine = null, string bindAddress = "127.0.0.1", (string Cert, string Key)? tls = null)
     {
         if (!File.Exists(Binary))
         {
@@ -33,7 +38,7 @@ internal sealed class LocalRegistry : IDisposable
         var dir = Path.Combine(Path.GetTempPath(), "mocker-registry-test-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Path.Combine(dir, "storage"));
         int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        using (var probe = new TcpListener(IPAddress.Parse(bindAddress), 0))
         {
             probe.Start();
             port = ((IPEndPoint)probe.LocalEndpoint).Port;
@@ -49,6 +54,14 @@ internal sealed class LocalRegistry : IDisposable
                     path: {Path.Combine(dir, "htpasswd")}
                 """;
         }
+        var tlsConfig = tls is { } pair
+            ? $"""
+
+                  tls:
+                    certificate: {pair.Cert}
+                    key: {pair.Key}
+                """
+            : "";
         var config = Path.Combine(dir, "config.yml");
         File.WriteAllText(config, $"""
             version: 0.1
@@ -60,7 +73,7 @@ internal sealed class LocalRegistry : IDisposable
               delete:
                 enabled: true
             http:
-              addr: 127.0.0.1:{port}
+              addr: {bindAddress}:{port}{tlsConfig}
             {auth}
             """);
         var psi = new ProcessStartInfo(Binary) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
@@ -90,7 +103,7 @@ internal sealed class LocalRegistry : IDisposable
         process.Start();
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
-        var registry = new LocalRegistry(process, dir, port);
+        var registry = new LocalRegistry(process, dir, bindAddress, port);
         try
         {
             await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
