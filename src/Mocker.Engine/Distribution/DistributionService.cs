@@ -22,7 +22,7 @@ public sealed class DistributionService(
     ISnapshotter snapshotter,
     ILayerUnpacker unpacker,
     IRegistryCredentials credentials,
-    ILogger<DistributionService> logger) : IDisposable
+    ILogger<DistributionService> logger) : IDistributionService, IDisposable
 {
     private const int MaxConfigBytes = 16 << 20;
     private readonly ConcurrentDictionary<string, RegistryClient> _clients = new(StringComparer.Ordinal);
@@ -51,11 +51,19 @@ public sealed class DistributionService(
     /// <paramref name="progress"/> is called from concurrent download tasks: its implementation must be thread-safe.
     /// </summary>
     /// <returns>The stored image record.</returns>
-    public async Task<ImageRecord> PullAsync(string reference, string? platform, IProgress<JsonMessage> progress, CancellationToken ct)
+    public Task<ImageRecord> PullAsync(string reference, string? platform, IProgress<JsonMessage> progress, CancellationToken ct) =>
+        PullAsync(reference, platform, null, progress, ct);
+
+    /// <summary>
+    /// <see cref="PullAsync(string, string?, IProgress{JsonMessage}, CancellationToken)"/> with the credential a client sent
+    /// (<see cref="RegistryAuthHeader.Decode"/> of X-Registry-Auth); null uses <see cref="IRegistryCredentials"/>.
+    /// </summary>
+    public async Task<ImageRecord> PullAsync(string reference, string? platform, RegistryCredential? credential, IProgress<JsonMessage> progress, CancellationToken ct)
     {
         var named = Reference.Parse(reference).WithDefaultTag();
         var wanted = ManifestSelector.ParsePlatform(platform);
-        var client = Client(named.Domain);
+        using var own = credential is null ? null : new RegistryClient(options, named.Domain, new FixedCredentials(credential), logger);
+        var client = own ?? Client(named.Domain);
         var repo = named.Path;
         var familiar = named.FamiliarString();
 
@@ -253,7 +261,13 @@ public sealed class DistributionService(
     /// the registry's error text ("unauthorized: authentication required", …) otherwise.
     /// <paramref name="progress"/> is called from concurrent upload tasks: its implementation must be thread-safe.
     /// </summary>
-    public async Task PushAsync(string reference, IProgress<JsonMessage> progress, CancellationToken ct)
+    public Task PushAsync(string reference, IProgress<JsonMessage> progress, CancellationToken ct) => PushAsync(reference, null, progress, ct);
+
+    /// <summary>
+    /// <see cref="PushAsync(string, IProgress{JsonMessage}, CancellationToken)"/> with the credential a client sent
+    /// (<see cref="RegistryAuthHeader.Decode"/> of X-Registry-Auth); null uses <see cref="IRegistryCredentials"/>.
+    /// </summary>
+    public async Task PushAsync(string reference, RegistryCredential? credential, IProgress<JsonMessage> progress, CancellationToken ct)
     {
         var named = Reference.Parse(reference);
         if (named.Digest is not null)
@@ -285,7 +299,8 @@ public sealed class DistributionService(
             }
         }
         progress.Report(new JsonMessage { status = $"The push refers to repository [{named.Name}]" });
-        var client = Client(named.Domain);
+        using var own = credential is null ? null : new RegistryClient(options, named.Domain, new FixedCredentials(credential), logger);
+        var client = own ?? Client(named.Domain);
         foreach (var (tag, image) in targets.OrderBy(t => t.Tag, StringComparer.Ordinal))
         {
             await PushOneAsync(client, named, tag, image, progress, ct).ConfigureAwait(false);

@@ -31,7 +31,7 @@ public sealed class ImageArchive(
     IImageStore images,
     ISnapshotter snapshotter,
     ILayerUnpacker unpacker,
-    ILogger<ImageArchive> logger)
+    ILogger<ImageArchive> logger) : IImageArchive
 {
     private const int MaxDocumentBytes = 16 << 20;
     private const string ContainerdNameAnnotation = "io.containerd.image.name";

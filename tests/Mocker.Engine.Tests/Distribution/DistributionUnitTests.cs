@@ -57,6 +57,16 @@ public sealed class DistributionUnitTests
         Assert.Equal("invalid_token", list[1].Parameters["error"]);
     }
 
+    [Fact]
+    public void DecodesRegistryAuthHeader()
+    {
+        Assert.Null(RegistryAuthHeader.Decode("e30="));
+        Assert.Null(RegistryAuthHeader.Decode(null));
+        Assert.Null(RegistryAuthHeader.Decode("not base64 !"));
+        Assert.Equal(new RegistryCredential("u", "p"), RegistryAuthHeader.Decode(B64("{\"auth\":\"" + B64("u:p") + "\"}")));
+        Assert.Equal(new RegistryCredential(RegistryClient.IdentityTokenUser, "rt"), RegistryAuthHeader.Decode(B64("{\"IdentityToken\":\"rt\"}").TrimEnd('=')));
+    }
+
     private sealed class TempHome : IDisposable
     {
         public string Dir { get; } = Path.Combine(Path.GetTempPath(), "mocker-cred-test-" + Guid.NewGuid().ToString("N"));

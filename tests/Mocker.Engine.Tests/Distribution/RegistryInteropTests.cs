@@ -163,5 +163,13 @@ public sealed class RegistryInteropTests
         var image = await dist.PullAsync(name + ":1", "linux/amd64", new Collect(), default);
         Assert.Equal(id, image.Id.ToString());
         await AssertSnapshotUsableAsync(root, image.TopChainId!);
+
+        // Credentials sent by a client (X-Registry-Auth) work without any config file.
+        using var fromHeader = Service(root, new NoCredentials());
+        var header = Convert.ToBase64String("{\"username\":\"mocker\",\"password\":\"s3cret\",\"serveraddress\":\"x\"}"u8.ToArray()).TrimEnd('=');
+        var sent = RegistryAuthHeader.Decode(header);
+        Assert.Equal(new RegistryCredential("mocker", "s3cret"), sent);
+        await fromHeader.PullAsync(name + "@" + image.RepoDigests[0].Split('@')[1], null, sent, new Collect(), default);
+        await Assert.ThrowsAsync<MockerException>(() => fromHeader.PullAsync(name + ":1", null, null, new Collect(), default));
     }
 }
