@@ -9,11 +9,15 @@ namespace Mocker.Engine.Distribution;
 /// A read-only stream over a registry blob that survives broken transfers: when the body fails or ends early it
 /// re-requests the rest with "Range: bytes=N-" (up to <see cref="MaxResumes"/> times; a server answering 200 instead of
 /// 206 is read from the start and the already-seen prefix skipped). It refuses more bytes than the descriptor's size and
-/// fails on fewer; the digest is verified by the content store this stream feeds.
+/// fails on fewer; the digest is verified by the content store this stream feeds. A body stalled for
+/// <see cref="IdleTimeout"/> counts as broken.
 /// </summary>
 internal sealed class BlobDownloadStream(RegistryClient client, string repo, Descriptor descriptor, Action<long> progress, ILogger logger) : Stream
 {
     public const int MaxResumes = 3;
+
+    /// <summary>A transfer that delivers no byte for this long counts as broken and is resumed.</summary>
+    public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(60);
     private HttpResponseMessage? _response;
     private Stream? _body;
     private long _position;
@@ -36,7 +40,19 @@ internal sealed class BlobDownloadStream(RegistryClient client, string repo, Des
             {
                 _body ??= await OpenAsync(ct).ConfigureAwait(false);
                 var want = (int)Math.Min(buffer.Length, descriptor.Size - _position);
-                var n = await _body.ReadAsync(buffer[..want], ct).ConfigureAwait(false);
+                int n;
+                using (var idle = CancellationTokenSource.CreateLinkedTokenSource(ct))
+                {
+                    idle.CancelAfter(IdleTimeout);
+                    try
+                    {
+                        n = await _body.ReadAsync(buffer[..want], idle.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                    {
+                        throw new IOException($"no data received for {IdleTimeout.TotalSeconds} s");
+                    }
+                }
                 if (n == 0)
                 {
                     throw new IOException($"unexpected EOF after {_position} of {descriptor.Size} bytes");
