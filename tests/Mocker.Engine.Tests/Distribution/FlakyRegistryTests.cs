@@ -182,5 +182,17 @@ public sealed class FlakyRegistryTests
         Assert.Equal($"Digest: {listDigest}", progress.Messages[^2].status);
         Assert.True(root.Content.Exists(layerDigest));
         Assert.NotNull(await root.Snapshotter.StatAsync(diffId.ToString(), default));
+
+        // docker save inflates the gzip blob: layer.tar's sha256 is the diffID, so loading it elsewhere keeps the image ID.
+        var saved = new MemoryStream();
+        await new ImageArchive(root.Options, root.Content, root.Images, root.Snapshotter, root.Unpacker, NullLogger<ImageArchive>.Instance)
+            .SaveAsync([registry.Host + "/fake/img"], saved, default);
+        saved.Position = 0;
+        using var other = new StorageTestRoot();
+        var loaded = await new ImageArchive(other.Options, other.Content, other.Images, other.Snapshotter, other.Unpacker, NullLogger<ImageArchive>.Instance)
+            .LoadAsync(saved, quiet: true, new RegistryInteropTests.Collect(), default);
+        Assert.Equal(configDigest, Assert.Single(loaded));
+        Assert.True(other.Content.Exists(diffId));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(root.Options.TmpRoot));
     }
 }
