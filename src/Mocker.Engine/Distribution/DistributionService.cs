@@ -197,7 +197,7 @@ public sealed class DistributionService(
     private async Task DownloadAsync(RegistryClient client, string repo, Descriptor layer, SemaphoreSlim gate, IProgress<JsonMessage> progress, CancellationToken ct)
     {
         var id = layer.Digest.Short;
-        await gate.WaitAsync(ct).ConfigureAwait(false);
+        await WaitTurnAsync(gate, id, progress, ct).ConfigureAwait(false);
         try
         {
             if (!content.Exists(layer.Digest))
@@ -226,6 +226,16 @@ public sealed class DistributionService(
         finally
         {
             gate.Release();
+        }
+    }
+
+    /// <summary>Takes a transfer slot; a layer queued behind the concurrency limit shows "Waiting" first, as dockerd's transfer manager does.</summary>
+    private static async Task WaitTurnAsync(SemaphoreSlim gate, string id, IProgress<JsonMessage> progress, CancellationToken ct)
+    {
+        if (!await gate.WaitAsync(0, ct).ConfigureAwait(false))
+        {
+            progress.Report(ProgressText.Status(id, "Waiting"));
+            await gate.WaitAsync(ct).ConfigureAwait(false);
         }
     }
 
@@ -347,7 +357,7 @@ public sealed class DistributionService(
     private async Task PushLayerAsync(RegistryClient client, string repo, Descriptor layer, string id, IReadOnlyList<string> mountSources,
         SemaphoreSlim gate, IProgress<JsonMessage> progress, CancellationToken ct)
     {
-        await gate.WaitAsync(ct).ConfigureAwait(false);
+        await WaitTurnAsync(gate, id, progress, ct).ConfigureAwait(false);
         try
         {
             if (await client.BlobExistsAsync(repo, layer.Digest, ct).ConfigureAwait(false))
