@@ -118,6 +118,66 @@ public sealed class RegistryInteropTests
     }
 
     [Fact]
+    public async Task MultiLayerImageKeepsLayerOrderAndWhiteouts()
+    {
+        using var registry = await LocalRegistry.StartAsync();
+        using var root = new StorageTestRoot();
+        var layers = new[]
+        {
+            StorageTestRoot.Tar(StorageTestRoot.TextFile("a.txt", "a"), StorageTestRoot.TextFile("keep.txt", "1")),
+            StorageTestRoot.Tar(StorageTestRoot.TextFile("b.txt", "b"), StorageTestRoot.TextFile("keep.txt", "2")),
+            StorageTestRoot.Tar(StorageTestRoot.TextFile(".wh.a.txt", ""), StorageTestRoot.TextFile("c.txt", "c")),
+        };
+        var descriptors = new List<Mocker.Engine.Images.Descriptor>();
+        var diffIds = new List<Mocker.Engine.Content.Digest>();
+        string? parent = null;
+        foreach (var tar in layers)
+        {
+            var desc = await root.Content.WriteAsync(tar, Mocker.Engine.Images.MediaTypes.OciLayer, null, default);
+            var unpacked = await root.Unpacker.UnpackAsync(root.Content.OpenRead(desc.Digest), parent, null, default);
+            descriptors.Add(desc);
+            diffIds.Add(unpacked.DiffId);
+            parent = unpacked.ChainId;
+        }
+        var config = new Mocker.Engine.Images.ImageConfig { RootFs = new Mocker.Engine.Images.ImageRootFs { DiffIds = diffIds } };
+        var configDesc = await root.Content.WriteAsync(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(config, Mocker.Engine.Images.OciJsonContext.Default.ImageConfig), Mocker.Engine.Images.MediaTypes.OciConfig, default);
+        var manifest = new Mocker.Engine.Images.ImageManifest { Config = configDesc, Layers = descriptors };
+        var manifestDesc = await root.Content.WriteAsync(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(manifest, Mocker.Engine.Images.OciJsonContext.Default.ImageManifest), Mocker.Engine.Images.MediaTypes.OciManifest, default);
+        var name = registry.Host + "/multi/img:1";
+        await root.Images.PutAsync(new Mocker.Engine.Images.ImageRecord { Id = configDesc.Digest, ManifestDigest = manifestDesc.Digest, Config = config, TopChainId = parent }, [name], default);
+
+        using var serial = new DistributionService(root.Options, root.Content, root.Images, root.Snapshotter, root.Unpacker, new NoCredentials(), NullLogger<DistributionService>.Instance)
+        {
+            MaxConcurrentUploads = 1,
+            MaxConcurrentDownloads = 1,
+        };
+        var push = new Collect();
+        await serial.PushAsync(name, push, default);
+        Assert.Contains("Waiting", push.Statuses);
+        Assert.Equal(3, push.Statuses.Count(s => s == "Pushed"));
+
+        await root.Service.RemoveAsync(configDesc.Digest.ToString(), force: true, noPrune: false, NotUsed, default);
+        Assert.Empty(await root.Snapshotter.ListAsync(default));
+        var image = await serial.PullAsync(name, null, new Collect(), default);
+        Assert.Equal(configDesc.Digest, image.Id);
+        Assert.Equal(parent, image.TopChainId);
+        var key = "view-" + Guid.NewGuid().ToString("N");
+        var target = root.Mount(await root.Snapshotter.ViewAsync(key, image.TopChainId, default));
+        try
+        {
+            Assert.False(File.Exists(Path.Combine(target, "a.txt")));
+            Assert.Equal("b", File.ReadAllText(Path.Combine(target, "b.txt")));
+            Assert.Equal("c", File.ReadAllText(Path.Combine(target, "c.txt")));
+            Assert.Equal("2", File.ReadAllText(Path.Combine(target, "keep.txt")));
+        }
+        finally
+        {
+            root.Unmount(target);
+            await root.Snapshotter.RemoveAsync(key, default);
+        }
+    }
+
+    [Fact]
     public async Task UnreachableRegistryIsInternalWithTransportText()
     {
         using var root = new StorageTestRoot();
