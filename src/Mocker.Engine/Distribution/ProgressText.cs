@@ -30,8 +30,8 @@ public static class ProgressText
         {
             return HumanSize(current);
         }
-        var filled = (int)Math.Min(Width, current * Width / Math.Max(total, 1));
-        var bar = new string('=', filled) + (filled < Width ? ">" : "") + new string(' ', Math.Max(0, Width - filled - 1));
+        var filled = (int)Math.Clamp(current * Width / Math.Max(total, 1), 0, Width);
+        var bar = new string('=', filled) + ">" + new string(' ', Width - filled);
         return $"[{bar}] {HumanSize(current),8}/{HumanSize(total)}";
     }
 

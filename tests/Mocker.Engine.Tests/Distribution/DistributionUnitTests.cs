@@ -171,6 +171,7 @@ public sealed class DistributionUnitTests
         Assert.Equal("160B", ProgressText.HumanSize(160));
         Assert.Equal("35.84kB", ProgressText.HumanSize(35840));
         Assert.Equal("1.982MB", ProgressText.HumanSize(1982333));
-        Assert.EndsWith("160B/160B", ProgressText.Bar(160, 160), StringComparison.Ordinal);
+        Assert.Equal("[" + new string('=', 50) + ">]     160B/160B", ProgressText.Bar(160, 160));
+        Assert.Equal("[>" + new string(' ', 50) + "]  35.84kB/1.982MB", ProgressText.Bar(35840, 1982333));
     }
 }
