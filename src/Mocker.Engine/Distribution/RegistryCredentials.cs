@@ -9,7 +9,11 @@ namespace Mocker.Engine.Distribution;
 /// A user name and secret for one registry (Docker's types.AuthConfig reduced to what the token flow needs). A user name
 /// of "&lt;token&gt;" (<see cref="RegistryClient.IdentityTokenUser"/>) marks an identity token, exchanged by OAuth2.
 /// </summary>
-public sealed record RegistryCredential(string Username, string Secret);
+public sealed record RegistryCredential(string Username, string Secret)
+{
+    /// <summary>Redacted: a credential that reaches a log or an exception message must not carry its secret.</summary>
+    public override string ToString() => $"RegistryCredential {{ Username = {Username}, Secret = *** }}";
+}
 
 /// <summary>Looks up the credentials to present to a registry host ("host[:port]"; "docker.io" for Docker Hub).</summary>
 public interface IRegistryCredentials

@@ -94,6 +94,7 @@ public sealed class DistributionUnitTests
         Assert.Equal(new RegistryCredential("hub", "hubpw"), await creds.GetAsync("docker.io", default));
         Assert.Equal(new RegistryCredential("o", "opw"), await creds.GetAsync("other", default));
         Assert.Null(await creds.GetAsync("nowhere:1", default));
+        Assert.DoesNotContain("hubpw", (await creds.GetAsync("docker.io", default))!.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
