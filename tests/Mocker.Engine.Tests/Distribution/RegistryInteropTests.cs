@@ -196,7 +196,9 @@ public sealed class RegistryInteropTests
     [Fact]
     public async Task BasicAuthChunkedPushAndPull()
     {
-        var htpasswd = Process.Start(new ProcessStartInfo("htpasswd", ["-Bbn", "mocker", "s3cret"]) { RedirectStandardOutput = true })!;
+        const string htpasswdBinary = "/usr/bin/htpasswd";
+        Assert.True(File.Exists(htpasswdBinary), $"{htpasswdBinary} is missing: install the Debian package \"apache2-utils\" to run the basic-auth registry test");
+        var htpasswd = Process.Start(new ProcessStartInfo(htpasswdBinary, ["-Bbn", "mocker", "s3cret"]) { RedirectStandardOutput = true })!;
         var line = (await htpasswd.StandardOutput.ReadToEndAsync()).Trim();
         await htpasswd.WaitForExitAsync();
         Assert.Equal(0, htpasswd.ExitCode);
