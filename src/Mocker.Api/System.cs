@@ -155,8 +155,17 @@ public sealed record JsonMessageError
     public string? message { get; init; }
 }
 
-/// <summary>The <c>aux</c> of a build stream: the built image's ID.</summary>
+/// <summary>
+/// The <c>aux</c> of a JSON message stream: a build's image ID ({"ID"}), or a push result ({"Tag","Digest","Size"},
+/// Size in bytes of the pushed manifest; engine-api-trace.md §1.17).
+/// </summary>
 public sealed record AuxId
 {
     public string? ID { get; init; }
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Tag { get; init; }
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Digest { get; init; }
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public long? Size { get; init; }
 }

@@ -30,6 +30,15 @@ public sealed record EngineOptions
     /// <summary>Network mode used when a client sends "default" or nothing. "none" until bridge networking lands.</summary>
     public string DefaultNetworkMode { get; init; } = "none";
 
+    /// <summary>
+    /// Registries ("host[:port]") reached over plain HTTP (or HTTPS without verification) besides localhost,
+    /// 127.0.0.0/8 and ::1, which always are (daemon.json "insecure-registries").
+    /// </summary>
+    public IReadOnlyList<string> InsecureRegistries { get; init; } = [];
+
+    /// <summary>Per-registry TLS material as Docker's certs.d: &lt;dir&gt;/&lt;host:port&gt;/*.crt (CAs), *.cert + *.key (client). Default /etc/mocker/certs.d.</summary>
+    public string RegistryCertsDir { get; init; } = "/etc/mocker/certs.d";
+
     public string MetadataDbPath => Path.Combine(DataRoot, "metadata.db");
     public string ContentRoot => Path.Combine(DataRoot, "content");
     public string SnapshotsRoot => Path.Combine(DataRoot, "snapshots");
