@@ -26,7 +26,11 @@ public sealed class HijackTests : IAsyncLifetime
         builder.WebHost.ConfigureKestrel(k => k.ListenUnixSocket(_socket,
             lo => lo.Use(next => new DockerConnectionMiddleware(next, new TestTarget(), NullLogger.Instance).OnConnectionAsync)));
         _app = builder.Build();
-        _app.MapGet("/_ping", (HttpContext ctx) => ctx.Response.WriteAsync("OK"));
+        _app.MapGet("/_ping", (HttpContext ctx) =>
+        {
+            ctx.Response.ContentLength = 2;
+            return ctx.Response.WriteAsync("OK");
+        });
         _app.MapPost("/echo", async (HttpContext ctx) =>
         {
             using var ms = new MemoryStream();
