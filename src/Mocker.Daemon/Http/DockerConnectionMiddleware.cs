@@ -70,6 +70,8 @@ internal sealed class DockerConnectionMiddleware(ConnectionDelegate next, IHijac
         }
         await toKestrel.Writer.CompleteAsync().ConfigureAwait(false);
         await kestrel.ConfigureAwait(false);
+        // Kestrel's HTTP layer leaves completing the transport's output to the transport: do it so the copy drains and ends.
+        await fromKestrel.Writer.CompleteAsync().ConfigureAwait(false);
         await output.ConfigureAwait(false);
         connection.Transport = transport;
 
@@ -77,7 +79,7 @@ internal sealed class DockerConnectionMiddleware(ConnectionDelegate next, IHijac
         {
             if (outcome.Hijack is { } hijack)
             {
-                await HijackAsync(hijack, transport, connection.ConnectionClosed).ConfigureAwait(false);
+                await HijackAsync(hijack, transport).ConfigureAwait(false);
             }
             else if (outcome.Malformed)
             {
@@ -184,6 +186,8 @@ internal sealed class DockerConnectionMiddleware(ConnectionDelegate next, IHijac
 
             if (HijackRoute.Match(head) is { } route)
             {
+                // Copied: the reader's buffer is released by AdvanceTo, and a detached exec start replays the head.
+                var headCopy = headBytes.ToArray();
                 input.AdvanceTo(headBytes.End);
                 var body = await ReadBodyAsync(input, head).ConfigureAwait(false);
                 if (body is null)
@@ -195,7 +199,7 @@ internal sealed class DockerConnectionMiddleware(ConnectionDelegate next, IHijac
                     return new Outcome(route with { Body = body, Upgrade = head.Has("Upgrade") }, false);
                 }
                 // Detached exec start is a plain request answered by Kestrel ("200, Content-Length: 0"): replay it.
-                WriteSequence(kestrel, headBytes.IsSingleSegment ? headBytes.FirstSpan : headBytes.ToArray());
+                kestrel.Write(headCopy);
                 if (head.IsChunked)
                 {
                     WriteReChunked(kestrel, body);
@@ -229,8 +233,6 @@ internal sealed class DockerConnectionMiddleware(ConnectionDelegate next, IHijac
             }
         }
     }
-
-    private static void WriteSequence(PipeWriter writer, ReadOnlySpan<byte> bytes) => writer.Write(bytes);
 
     private static void WriteReChunked(PipeWriter writer, byte[] body)
     {
@@ -384,12 +386,14 @@ internal sealed class DockerConnectionMiddleware(ConnectionDelegate next, IHijac
         }
     }
 
-    private async Task HijackAsync(HijackRequest request, IDuplexPipe transport, CancellationToken connectionClosed)
+    // Not bound to ConnectionContext.ConnectionClosed: Kestrel signals it when its HTTP processing of the connection ends,
+    // which is exactly when the hijack begins. A vanished client shows up as a failed write or read instead.
+    private async Task HijackAsync(HijackRequest request, IDuplexPipe transport)
     {
         IStdioSession session;
         try
         {
-            session = await target.OpenAsync(request, connectionClosed).ConfigureAwait(false);
+            session = await target.OpenAsync(request, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -405,7 +409,7 @@ internal sealed class DockerConnectionMiddleware(ConnectionDelegate next, IHijac
         await using (session.ConfigureAwait(false))
         {
             await transport.Output.WriteAsync(request.Upgrade ? Upgraded : RawStreamOk).ConfigureAwait(false);
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(connectionClosed);
+            using var stop = new CancellationTokenSource();
             var stdin = PumpStdinAsync(transport.Input, session, stop.Token);
             try
             {
