@@ -11,10 +11,10 @@ public sealed record ProcResult(string CommandLine, int ExitCode, string Stdout,
         $"`{CommandLine}` exited {ExitCode}\n--- stdout ---\n{Stdout}\n--- stderr ---\n{Stderr}";
 }
 
-/// <summary>Runs an external program to completion with a bounded wait (default 120 s).</summary>
+/// <summary>Runs an external program to completion with a bounded wait (default 90 s).</summary>
 public static class Proc
 {
-    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(120);
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(90);
 
     /// <summary>
     /// Starts <paramref name="file"/> with <paramref name="args"/>, writes <paramref name="stdin"/> (then closes
