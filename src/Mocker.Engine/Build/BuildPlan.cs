@@ -8,7 +8,8 @@ public sealed record StageDef(int Index, string? Name, FromInstruction From, IRe
 
 /// <summary>
 /// A Mockerfile split into global ARGs (before the first FROM) and stages, with the set of stages the target needs
-/// (FROM of an earlier stage and COPY --from dependencies; moby builder/dockerfile "stages" and BuildKit's graph pruning).
+/// (FROM of an earlier stage, COPY --from and RUN --mount from= dependencies; moby builder/dockerfile "stages" and
+/// BuildKit's graph pruning). Dependencies always point to earlier stages, so file order is a valid build order.
 /// </summary>
 public sealed record BuildPlan(IReadOnlyList<ArgInstruction> GlobalArgs, IReadOnlyList<StageDef> Stages, int TargetIndex, IReadOnlyList<int> NeededStages)
 {
@@ -63,9 +64,11 @@ public sealed record BuildPlan(IReadOnlyList<ArgInstruction> GlobalArgs, IReadOn
             {
                 Visit(baseIndex);
             }
-            foreach (var c in d.Instructions.OfType<CopyInstruction>())
+            var froms = d.Instructions.OfType<CopyInstruction>().Select(c => c.From)
+                .Concat(d.Instructions.OfType<RunInstruction>().SelectMany(r => r.Mounts).Select(m => m.From));
+            foreach (var from in froms)
             {
-                if (c.From is not null && FindStage(defs, c.From, i) is { } fromIndex)
+                if (from is not null && FindStage(defs, from, i) is { } fromIndex)
                 {
                     Visit(fromIndex);
                 }

@@ -270,6 +270,9 @@ public static class FileCopier
         }
     }
 
+    /// <summary>lchown(2); throws MockerException(Internal) with errno text.</summary>
+    public static void Lchown(string path, int uid, int gid) => Chown(path, uid, gid);
+
     private static void Chown(string path, int uid, int gid)
     {
         if (Libc.BuildLchown(path, uid, gid) != 0)
