@@ -95,11 +95,7 @@ public sealed partial class Builder
                 var keyParts = new List<string> { "run", createdBy, Serialize(cfg), network, script?.Content ?? "" };
                 if (script is not null)
                 {
-                    var dir = Path.Combine(workDir, "heredoc-" + RandomHex(6));
-                    Directory.CreateDirectory(dir);
-                    var file = Path.Combine(dir, script.Name);
-                    await File.WriteAllTextAsync(file, script.Content, ct).ConfigureAwait(false);
-                    File.SetUnixFileMode(file, (UnixFileMode)0b111_101_101);
+                    var file = await WriteScratchFileAsync(script.Name, script.Content, (UnixFileMode)0b111_101_101, ct).ConfigureAwait(false);
                     extra.Add(new OciMount("/dev/pipes/" + script.Name, "bind", file, ["rbind", "ro"]));
                 }
                 var targets = new List<string>();

@@ -111,18 +111,23 @@ public static class FileCopier
     /// A checksum of the sources' content and metadata (relative path, type, mode, size, link target, sha256 of data),
     /// streamed file by file in sorted order: the cache input of a COPY/ADD step.
     /// </summary>
-    public static async Task<string> ChecksumAsync(IEnumerable<CopySource> sources, CancellationToken ct)
+    /// <remarks><paramref name="excluded"/> (COPY --exclude) takes a path relative to the source being copied.</remarks>
+    public static async Task<string> ChecksumAsync(IEnumerable<CopySource> sources, CancellationToken ct, Func<string, bool>? excluded = null)
     {
         using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var s in sources)
         {
-            await HashEntryAsync(h, s.FullPath, s.Rel, ct).ConfigureAwait(false);
+            await HashEntryAsync(h, s.FullPath, s.Rel, "", excluded, ct).ConfigureAwait(false);
         }
         return Convert.ToHexStringLower(h.GetHashAndReset());
     }
 
-    private static async Task HashEntryAsync(IncrementalHash h, string full, string rel, CancellationToken ct)
+    private static async Task HashEntryAsync(IncrementalHash h, string full, string rel, string inner, Func<string, bool>? excluded, CancellationToken ct)
     {
+        if (inner.Length > 0 && excluded is not null && excluded(inner))
+        {
+            return;
+        }
         var fi = new FileInfo(full);
         var mode = (int)File.GetUnixFileMode(full);
         if (fi.LinkTarget is { } link)
@@ -135,7 +140,8 @@ public static class FileCopier
             h.AppendData(Encoding.UTF8.GetBytes($"D\0{rel}\0{mode.ToString(CultureInfo.InvariantCulture)}\n"));
             foreach (var child in Directory.EnumerateFileSystemEntries(full).Order(StringComparer.Ordinal))
             {
-                await HashEntryAsync(h, child, rel + "/" + Path.GetFileName(child), ct).ConfigureAwait(false);
+                var name = Path.GetFileName(child);
+                await HashEntryAsync(h, child, rel + "/" + name, inner.Length == 0 ? name : inner + "/" + name, excluded, ct).ConfigureAwait(false);
             }
             return;
         }
@@ -157,12 +163,13 @@ public static class FileCopier
     /// Copies one source to <paramref name="dest"/> (an absolute container path) inside <paramref name="rootfs"/>.
     /// <paramref name="destIsDir"/>: the destination names a directory (trailing "/" or several sources).
     /// </summary>
-    public static async Task CopyAsync(CopySource src, string rootfs, string dest, bool destIsDir, Attributes attrs, CancellationToken ct)
+    /// <remarks><paramref name="excluded"/> (COPY --exclude) takes a path relative to a directory source; a match is skipped with everything under it.</remarks>
+    public static async Task CopyAsync(CopySource src, string rootfs, string dest, bool destIsDir, Attributes attrs, CancellationToken ct, Func<string, bool>? excluded = null)
     {
         if (src.IsDir)
         {
             var dir = MakeDirs(rootfs, dest, attrs);
-            await CopyDirContentsAsync(src.FullPath, dir, attrs, ct).ConfigureAwait(false);
+            await CopyDirContentsAsync(src.FullPath, dir, "", attrs, excluded, ct).ConfigureAwait(false);
             return;
         }
         var resolvedDest = ResolveInScope(rootfs, dest);
@@ -210,11 +217,16 @@ public static class FileCopier
         return i <= 0 ? "/" : t[..i];
     }
 
-    private static async Task CopyDirContentsAsync(string srcDir, string destDir, Attributes attrs, CancellationToken ct)
+    private static async Task CopyDirContentsAsync(string srcDir, string destDir, string inner, Attributes attrs, Func<string, bool>? excluded, CancellationToken ct)
     {
         foreach (var entry in Directory.EnumerateFileSystemEntries(srcDir).Order(StringComparer.Ordinal))
         {
             var name = Path.GetFileName(entry);
+            var rel = inner.Length == 0 ? name : inner + "/" + name;
+            if (excluded is not null && excluded(rel))
+            {
+                continue;
+            }
             var target = Path.Combine(destDir, name);
             var fi = new FileInfo(entry);
             if (fi.LinkTarget is { } link)
@@ -233,7 +245,7 @@ public static class FileCopier
                 Directory.CreateDirectory(target);
                 File.SetUnixFileMode(target, attrs.Mode ?? File.GetUnixFileMode(entry));
                 Chown(target, attrs.Uid, attrs.Gid);
-                await CopyDirContentsAsync(entry, target, attrs, ct).ConfigureAwait(false);
+                await CopyDirContentsAsync(entry, target, rel, attrs, excluded, ct).ConfigureAwait(false);
                 Directory.SetLastWriteTimeUtc(target, Directory.GetLastWriteTimeUtc(entry));
             }
             else
