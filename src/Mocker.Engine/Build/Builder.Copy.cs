@@ -61,15 +61,7 @@ public sealed partial class Builder
                     throw At(copy, $"invalid chmod parameter: {copy.Chmod}");
                 }
             }
-            PathPatterns excludes;
-            try
-            {
-                excludes = new PathPatterns(copy.Excludes);
-            }
-            catch (FormatException e)
-            {
-                throw At(copy, $"{verb} failed: --exclude: {e.Message}");
-            }
+            var excludes = new PathPatterns(copy.Excludes);
             Func<string, bool>? excluded = excludes.IsEmpty ? null : excludes.Matches;
 
             var source = copy.From is null ? null : await OpenFromAsync(s, copy, copy.From, verb, ct).ConfigureAwait(false);

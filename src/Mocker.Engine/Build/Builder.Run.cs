@@ -29,39 +29,10 @@ public sealed partial class Builder
 
     private sealed partial class BuildRun
     {
-        /// <summary>
-        /// The argv of a RUN and, for a here-document starting with "#!", the script to mount at /dev/pipes/&lt;name&gt;
-        /// (BuildKit dispatchRun): a RUN whose whole command is one heredoc runs its body with the shell (or as the
-        /// script itself with a shebang); any other heredoc use hands the command line plus the heredoc lines to the
-        /// shell, which performs the redirections itself (quoting and <c>&lt;&lt;-</c> as POSIX says).
-        /// </summary>
-        internal static (List<string> Argv, Heredoc? Script) RunCommand(RunInstruction run, IReadOnlyList<string> shell)
-        {
-            if (!run.PrependShell)
-            {
-                return ([.. run.Command], null);
-            }
-            var heredocs = run.Node.Heredocs;
-            if (heredocs.Count == 0)
-            {
-                return ([.. shell, run.Command[0]], null);
-            }
-            if (heredocs.Count == 1 && run.Command[0].Trim() == heredocs[0].Marker)
-            {
-                var h = heredocs[0];
-                if (h.Content.StartsWith("#!", StringComparison.Ordinal))
-                {
-                    return (["/dev/pipes/" + h.Name], h);
-                }
-                return ([.. shell, h.Content], null);
-            }
-            return ([.. shell, run.Command[0] + "\n" + string.Concat(heredocs.Select(h => h.Raw))], null);
-        }
-
         private async Task RunStepAsync(StageState s, RunInstruction run, CancellationToken ct)
         {
             var cfg = s.Image.Container;
-            var (argv, script) = RunCommand(run, cfg.Shell is { Count: > 0 } ? cfg.Shell : ConfigApplier.DefaultShell);
+            var (argv, script) = RunSteps.Command(run, cfg.Shell is { Count: > 0 } ? cfg.Shell : ConfigApplier.DefaultShell);
             var argsInUse = ArgsInUse(s);
             var createdBy = (argsInUse.Count > 0 ? $"|{argsInUse.Count} {string.Join(' ', argsInUse)} " : "") + string.Join(' ', argv);
             var env = new List<string>(cfg.Env ?? []);
@@ -140,7 +111,7 @@ public sealed partial class Builder
                     }
                     // The runtime creates missing mount points in the rootfs; they are not part of the step's result.
                     var upper = await b._snapshotter.GetChangesDirAsync(active, ct).ConfigureAwait(false);
-                    RemoveMountStubs(upper, LowerDirs(mounts), targets);
+                    RunSteps.RemoveMountStubs(upper, RunSteps.LowerDirs(mounts), targets);
                     layer = await CommitLayerAsync(active, parent, ct).ConfigureAwait(false);
                 }
                 catch
@@ -295,53 +266,86 @@ public sealed partial class Builder
                     return (null, $"secret\0{target}\0{m.Id}");
             }
         }
+    }
+}
 
-        /// <summary>The lower directories of an overlay rootfs mount (empty for a bind of a base snapshot).</summary>
-        private static List<string> LowerDirs(IReadOnlyList<Mount> mounts) =>
-            [.. mounts.Where(m => m.Type == "overlay")
-                .SelectMany(m => m.Options)
-                .Where(o => o.StartsWith("lowerdir=", StringComparison.Ordinal))
-                .SelectMany(o => o["lowerdir=".Length..].Split(':', StringSplitOptions.RemoveEmptyEntries))];
-
-        /// <summary>
-        /// Deletes, from the upper directory, the empty directories or files that exist only because they were mount
-        /// points (and their parents made for them), unless a lower layer has them.
-        /// </summary>
-        internal static void RemoveMountStubs(string upper, IReadOnlyList<string> lowers, IEnumerable<string> targets)
+/// <summary>The pure parts of a RUN step: the command line (with here-documents) and the cleanup of mount points.</summary>
+internal static class RunSteps
+{
+    /// <summary>
+    /// The argv of a RUN and, for a here-document starting with "#!", the script to mount at /dev/pipes/&lt;name&gt;
+    /// (BuildKit dispatchRun): a RUN whose whole command is one heredoc runs its body with the shell (or as the
+    /// script itself with a shebang); any other heredoc use hands the command line plus the heredoc lines to the
+    /// shell, which performs the redirections itself (quoting and <c>&lt;&lt;-</c> as POSIX says).
+    /// </summary>
+    public static (List<string> Argv, Heredoc? Script) Command(RunInstruction run, IReadOnlyList<string> shell)
+    {
+        if (!run.PrependShell)
         {
-            foreach (var target in targets)
-            {
-                var rel = target.Trim('/');
-                while (rel.Length > 0)
-                {
-                    if (lowers.Any(l => Exists(Path.Combine(l, rel))))
-                    {
-                        break;
-                    }
-                    var path = Path.Combine(upper, rel);
-                    var info = new FileInfo(path);
-                    if (info.LinkTarget is not null)
-                    {
-                        break;
-                    }
-                    if (Directory.Exists(path) && !Directory.EnumerateFileSystemEntries(path).Any())
-                    {
-                        Directory.Delete(path);
-                    }
-                    else if (info.Exists && info.Length == 0)
-                    {
-                        info.Delete();
-                    }
-                    else
-                    {
-                        break;
-                    }
-                    var slash = rel.LastIndexOf('/');
-                    rel = slash < 0 ? "" : rel[..slash];
-                }
-            }
-
-            static bool Exists(string p) => Path.Exists(p) || new FileInfo(p).LinkTarget is not null;
+            return ([.. run.Command], null);
         }
+        var heredocs = run.Node.Heredocs;
+        if (heredocs.Count == 0)
+        {
+            return ([.. shell, run.Command[0]], null);
+        }
+        if (heredocs.Count == 1 && run.Command[0].Trim() == heredocs[0].Marker)
+        {
+            var h = heredocs[0];
+            if (h.Content.StartsWith("#!", StringComparison.Ordinal))
+            {
+                return (["/dev/pipes/" + h.Name], h);
+            }
+            return ([.. shell, h.Content], null);
+        }
+        return ([.. shell, run.Command[0] + "\n" + string.Concat(heredocs.Select(h => h.Raw))], null);
+    }
+
+    /// <summary>The lower directories of an overlay rootfs mount (empty for a bind of a base snapshot).</summary>
+    public static List<string> LowerDirs(IReadOnlyList<Mount> mounts) =>
+        [.. mounts.Where(m => m.Type == "overlay")
+            .SelectMany(m => m.Options)
+            .Where(o => o.StartsWith("lowerdir=", StringComparison.Ordinal))
+            .SelectMany(o => o["lowerdir=".Length..].Split(':', StringSplitOptions.RemoveEmptyEntries))];
+
+    /// <summary>
+    /// Deletes, from the upper directory, the empty directories or files that exist only because they were mount
+    /// points (and their parents made for them), unless a lower layer has them.
+    /// </summary>
+    public static void RemoveMountStubs(string upper, IReadOnlyList<string> lowers, IEnumerable<string> targets)
+    {
+        foreach (var target in targets)
+        {
+            var rel = target.Trim('/');
+            while (rel.Length > 0)
+            {
+                if (lowers.Any(l => Exists(Path.Combine(l, rel))))
+                {
+                    break;
+                }
+                var path = Path.Combine(upper, rel);
+                var info = new FileInfo(path);
+                if (info.LinkTarget is not null)
+                {
+                    break;
+                }
+                if (Directory.Exists(path) && !Directory.EnumerateFileSystemEntries(path).Any())
+                {
+                    Directory.Delete(path);
+                }
+                else if (info.Exists && info.Length == 0)
+                {
+                    info.Delete();
+                }
+                else
+                {
+                    break;
+                }
+                var slash = rel.LastIndexOf('/');
+                rel = slash < 0 ? "" : rel[..slash];
+            }
+        }
+
+        static bool Exists(string p) => Path.Exists(p) || new FileInfo(p).LinkTarget is not null;
     }
 }

@@ -4,8 +4,8 @@ namespace Mocker.Engine.Build;
 /// moby/patternmatcher semantics for COPY --exclude and ignore files: patterns are "/"-separated, each component a Go
 /// filepath.Match pattern (<see cref="PathMatch"/>), <c>**</c> matches any number of components, a leading <c>!</c>
 /// re-includes, the last matching pattern wins, and a path is matched when it or one of its parent directories
-/// matches. Paths are relative, "/"-separated, without a leading "./". Errors: <see cref="FormatException"/> for a
-/// malformed pattern.
+/// matches. Paths are relative, "/"-separated, without a leading "./". Errors: <see cref="FormatException"/> from
+/// <see cref="Matches"/> when a malformed class is reached.
 /// </summary>
 public sealed class PathPatterns
 {
@@ -25,11 +25,6 @@ public sealed class PathPatterns
             if (parts.Length == 0)
             {
                 continue;
-            }
-            foreach (var part in parts)
-            {
-                // Validates classes up front so a bad pattern fails the step, not a random file.
-                PathMatch.Match(part, "");
             }
             _patterns.Add((negated, parts));
         }
