@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Mocker.Engine.Snapshots;
 using Mocker.Engine.Build.Instructions;
 
 namespace Mocker.Engine.Build;
@@ -12,7 +13,7 @@ public sealed partial class Builder
         /// (--from), here-documents (a file named after the delimiter, mode 0644), and for ADD http(s) URLs (downloaded,
         /// mode 0600, Last-Modified as mtime, never extracted, optional --checksum) and local tar archives (extracted).
         /// --exclude drops matching paths, --parents keeps each source's parent directories under the destination,
-        /// --link is accepted and copies onto the parent (its cache key leaves out the parent's config).
+        /// --link builds the layer independently of the parent (see <see cref="LinkedCopyAsync"/>).
         /// </summary>
         private async Task CopyStepAsync(StageState s, CopyInstruction copy, CancellationToken ct)
         {
@@ -117,19 +118,9 @@ public sealed partial class Builder
                 var kind = matched.Count + generated.Count > 1 ? "multi" : (matched.Count == 1 && matched[0].IsDir) ? "dir" : "file";
                 var createdBy = $"/bin/sh -c #(nop) {verb} {(copy.Chown is null ? "" : "--chown=" + copy.Chown + " ")}{(copy.Chmod is null ? "" : "--chmod=" + copy.Chmod + " ")}{kind}:{checksum} in {dest} ";
                 List<string> keyParts = ["copy", createdBy, string.Join('\n', copy.Sources), copy.From ?? "", string.Join('\n', copy.Excludes), copy.Parents ? "parents" : ""];
-                // --link: the result must not depend on the parent's config (BuildKit builds the layer independently);
-                // only the destination, already resolved against WORKDIR above, enters the key.
-                keyParts.Add(copy.Link ? "link:" + dest + ":" + cfg.User : Serialize(cfg));
-                var key = BuildCache.ComputeKey(s.Image.ImageId?.ToString(), keyParts);
-                if (await TryCacheAsync(s, key, ct).ConfigureAwait(false))
+                async Task CopyInto(string rootfs, (int Uid, int Gid) owner)
                 {
-                    return;
-                }
-                var cid = ContainerLine(s);
-                var layer = await MutateAsync(s.Image.TopChainId, async rootfs =>
-                {
-                    var (uid, gid) = copy.Chown is null ? (0, 0) : FileCopier.ResolveOwner(rootfs, copy.Chown);
-                    var attrs = new FileCopier.Attributes(uid, gid, mode);
+                    var attrs = new FileCopier.Attributes(owner.Uid, owner.Gid, mode);
                     foreach (var m in matched)
                     {
                         var target = copy.Parents ? ParentsDest(dest, m) : dest;
@@ -147,7 +138,20 @@ public sealed partial class Builder
                         // Generated files keep their own mode (heredoc 0644, download 0600) unless --chmod says otherwise.
                         await FileCopier.CopyAsync(g, rootfs, dest, destIsDir, attrs, ct).ConfigureAwait(false);
                     }
-                }, ct).ConfigureAwait(false);
+                }
+                if (copy.Link && NumericOwner(copy.Chown) is { } linkOwner)
+                {
+                    await LinkedCopyAsync(s, cfg, createdBy, [.. keyParts, dest], rootfs => CopyInto(rootfs, linkOwner), ct).ConfigureAwait(false);
+                    return;
+                }
+                var key = BuildCache.ComputeKey(s.Image.ImageId?.ToString(), [.. keyParts, Serialize(cfg)]);
+                if (await TryCacheAsync(s, key, ct).ConfigureAwait(false))
+                {
+                    return;
+                }
+                var cid = ContainerLine(s);
+                var layer = await MutateAsync(s.Image.TopChainId,
+                    rootfs => CopyInto(rootfs, copy.Chown is null ? (0, 0) : FileCopier.ResolveOwner(rootfs, copy.Chown)), ct).ConfigureAwait(false);
                 s.Out.Stream($"Removing intermediate container {cid}\n");
                 s.Image = await CommitAsync(s, cfg, createdBy, layer, ct).ConfigureAwait(false);
                 await StoreCacheAsync(s, key, ct).ConfigureAwait(false);
@@ -159,6 +163,114 @@ public sealed partial class Builder
                     await source.DisposeAsync().ConfigureAwait(false);
                 }
             }
+        }
+
+        /// <summary>
+        /// COPY --link (dockerfile-reference "COPY --link"): the files are copied onto an empty filesystem, so the layer
+        /// and its cache key (<paramref name="linkKeyParts"/>: sources, their checksums, the resolved destination) do
+        /// not depend on the parent at all; the layer, cached as a one-layer image, is then stacked on the parent's
+        /// snapshot and reused as the same blob. Should the layer not apply onto this parent (a symlink where it has a
+        /// directory), the copy is made onto the parent directly, which gives the same files.
+        /// </summary>
+        private async Task LinkedCopyAsync(StageState s, Api.ContainerConfig cfg, string createdBy, List<string> linkKeyParts, Func<string, Task> copyInto, CancellationToken ct)
+        {
+            var linkKey = BuildCache.ComputeKey(null, ["copy-link", .. linkKeyParts]);
+            ImageState? linked = null;
+            if (!opts.NoCache && await b._cache.LookupAsync(linkKey, ct).ConfigureAwait(false) is { } linkedId
+                && await b._images.FindAsync(linkedId, ct).ConfigureAwait(false) is { } rec
+                && rec.TopChainId is not null && await b._snapshotter.StatAsync(rec.TopChainId, ct).ConfigureAwait(false) is not null)
+            {
+                linked = await LoadAsync(rec, ct).ConfigureAwait(false);
+            }
+            var key = BuildCache.ComputeKey(s.Image.ImageId?.ToString(), ["copy-linked", linkKey, linked?.ImageId?.ToString() ?? "", Serialize(cfg)]);
+            if (linked is not null && await TryCacheAsync(s, key, ct).ConfigureAwait(false))
+            {
+                return;
+            }
+            var cid = ContainerLine(s);
+            if (linked is null)
+            {
+                var own = await MutateAsync(null, copyInto, ct).ConfigureAwait(false);
+                var empty = new StageState(s.Def, new ImageState(new Images.ImageConfig { Config = new Api.ContainerConfig(), History = [] }, [], null, null, 0), s.Out, 0);
+                linked = await CommitAsync(empty, new Api.ContainerConfig(), createdBy, own, ct).ConfigureAwait(false);
+                await b._cache.StoreAsync(linkKey, linked.ImageId!.Value.ToString(), ct).ConfigureAwait(false);
+                key = BuildCache.ComputeKey(s.Image.ImageId?.ToString(), ["copy-linked", linkKey, linked.ImageId!.Value.ToString(), Serialize(cfg)]);
+            }
+            NewLayer? layer = null;
+            if (linked.Layers.Count == 1)
+            {
+                var blob = linked.Layers[0];
+                var diffId = linked.Config.RootFs.DiffIds[0];
+                var parent = s.Image.TopChainId;
+                var chain = Snapshots.ILayerUnpacker.ChainId(parent, diffId);
+                if (await b._snapshotter.StatAsync(chain, ct).ConfigureAwait(false) is null && !await StackAsync(parent, chain, blob, ct).ConfigureAwait(false))
+                {
+                    layer = await MutateAsync(parent, copyInto, ct).ConfigureAwait(false);
+                }
+                else
+                {
+                    layer = new NewLayer(blob, diffId, chain, linked.Size);
+                }
+            }
+            s.Out.Stream($"Removing intermediate container {cid}\n");
+            s.Image = await CommitAsync(s, cfg, createdBy, layer, ct).ConfigureAwait(false);
+            await StoreCacheAsync(s, key, ct).ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// Extracts layer <paramref name="blob"/> onto a new active snapshot of <paramref name="parent"/> and commits it as
+        /// <paramref name="chain"/>. Returns false (nothing left behind) when the layer cannot be applied there.
+        /// </summary>
+        private async Task<bool> StackAsync(string? parent, string chain, Images.Descriptor blob, CancellationToken ct)
+        {
+            var active = "build-" + RandomHex(16);
+            var rootfs = Path.Combine(workDir, "rootfs-" + RandomHex(6));
+            var mounts = await b._snapshotter.PrepareAsync(active, parent, ct).ConfigureAwait(false);
+            try
+            {
+                MountHelper.MountAll(mounts, rootfs);
+                try
+                {
+                    await using var stream = b._content.OpenRead(blob.Digest);
+                    await SafeTarExtractor.ExtractAsync(stream, rootfs, preserveOwner: true, ct).ConfigureAwait(false);
+                }
+                finally
+                {
+                    MountHelper.Unmount(rootfs);
+                }
+                await b._snapshotter.CommitAsync(chain, active, ct).ConfigureAwait(false);
+                return true;
+            }
+            catch (Errors.MockerException) when (!ct.IsCancellationRequested)
+            {
+                await b._snapshotter.RemoveAsync(active, CancellationToken.None).ConfigureAwait(false);
+                return false;
+            }
+            catch
+            {
+                await b._snapshotter.RemoveAsync(active, CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        /// <summary>The --chown of a --link copy when it needs no /etc/passwd of the parent ("uid" or "uid:gid"; none = 0:0), else null.</summary>
+        private static (int Uid, int Gid)? NumericOwner(string? chown)
+        {
+            if (chown is null)
+            {
+                return (0, 0);
+            }
+            var parts = chown.Split(':');
+            if (parts.Length > 2 || !int.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var uid))
+            {
+                return null;
+            }
+            var gid = uid;
+            if (parts.Length == 2 && !int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out gid))
+            {
+                return null;
+            }
+            return (uid, gid);
         }
 
         private static bool IsUrl(string src) =>

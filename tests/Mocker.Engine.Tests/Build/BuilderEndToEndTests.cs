@@ -338,6 +338,43 @@ public sealed class BuilderEndToEndTests : IDisposable
     }
 
     [Fact]
+    public async Task IndependentStagesRunAtTheSameTime()
+    {
+        // Each stage waits (at most 20 s) for the other's marker in a shared cache mount: only a parallel build finishes.
+        static string Stage(string me, string other) =>
+            $"FROM busybox AS {me}\nRUN --mount=type=cache,id=rendezvous,target=/s touch /s/{me} && i=0 && while [ ! -e /s/{other} ]; do i=$((i+1)); [ $i -gt 200 ] && exit 3; sleep 0.1; done\n";
+        var r = await BuildAsync(new Dictionary<string, string>
+        {
+            ["Mockerfile"] = Stage("a", "b") + Stage("b", "a") + "FROM busybox\nCOPY --from=a /etc/passwd /a\nCOPY --from=b /etc/passwd /b\n",
+        });
+        var lines = r.Output.Split('\n');
+        Assert.All(lines.Where(l => l.StartsWith("Step", StringComparison.Ordinal)), l => Assert.Matches(@"^Step \d+/7 : (FROM|RUN|COPY) ", l));
+    }
+
+    [Fact]
+    public async Task CopyLinkReusesTheSameLayerOnADifferentParent()
+    {
+        var first = await BuildAsync(new Dictionary<string, string>
+        {
+            ["Mockerfile"] = "FROM busybox\nCOPY --link --chown=7 a.txt /linked/\n",
+            ["a.txt"] = "linked content\n",
+        });
+        var second = await BuildAsync(new Dictionary<string, string>
+        {
+            ["Mockerfile"] = "FROM busybox\nRUN echo other > /other\nCOPY --link --chown=7 a.txt /linked/\n",
+            ["a.txt"] = "linked content\n",
+        });
+        Assert.Equal(first.Image.Config.RootFs.DiffIds[^1], second.Image.Config.RootFs.DiffIds[^1]);
+        await InspectFsAsync(second.Image, root =>
+        {
+            Assert.Equal("linked content\n", File.ReadAllText(Path.Combine(root, "linked/a.txt")));
+            Assert.Equal("7:7", Owner(Path.Combine(root, "linked/a.txt")));
+            Assert.Equal("other\n", File.ReadAllText(Path.Combine(root, "other")));
+            Assert.True(File.Exists(Path.Combine(root, "bin/busybox")));
+        });
+    }
+
+    [Fact]
     public async Task CopyExcludeAndParents()
     {
         var r = await BuildAsync(new Dictionary<string, string>
