@@ -19,10 +19,12 @@ namespace Mocker.Engine.Build;
 
 /// <summary>
 /// The Mockerfile builder (Docker's legacy builder semantics, BuildKit's structure): extracts the context, parses the
-/// Mockerfile, builds the stages the target needs step by step. Every step commits an untagged intermediate image
-/// (config + manifest + layers) and records it in build_cache so a rebuild with the same inputs reuses it
-/// ("---&gt; Using cache"). RUN runs through <see cref="IProcessRunner"/> on an active snapshot whose upper directory
-/// becomes a gzip layer; COPY/ADD write into a mounted active snapshot.
+/// Mockerfile, builds the stages the target needs (independent stages in parallel, each stage's progress lines in
+/// order). Every step commits an untagged intermediate image (config + manifest + layers) and records it in build_cache
+/// so a rebuild with the same inputs reuses it ("---&gt; Using cache"). RUN runs through <see cref="IProcessRunner"/> on
+/// an active snapshot whose upper directory becomes a gzip layer, with its --mount bind/cache/tmpfs mounts passed as
+/// extra OCI mounts (cache directories persist under DataRoot/buildcache/&lt;id&gt;; mount points never reach the layer);
+/// COPY/ADD write into a mounted active snapshot (Builder.Copy.cs), RUN lives in Builder.Run.cs.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed partial class Builder(

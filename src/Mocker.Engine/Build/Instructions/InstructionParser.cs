@@ -91,7 +91,7 @@ public static class InstructionParser
                 var isAdd = node.Keyword == "add";
                 if (isAdd)
                 {
-                    Allow(flags, "chown", "chmod", "link", "exclude", "checksum", "keep-git-dir");
+                    Allow(flags, "chown", "chmod", "link", "exclude", "checksum");
                 }
                 else
                 {

@@ -146,7 +146,7 @@ public sealed record StopsignalInstruction(Node Node, string Signal) : Instructi
     public override Instruction Expand(ShellLex lex, Func<string, string?> env) => this with { Signal = lex.ProcessWord(Signal, env) };
 }
 
-/// <summary>ONBUILD trigger, stored verbatim in the image config (executed by a later build; not in this cut).</summary>
+/// <summary>ONBUILD trigger, stored verbatim in the image config and run by a build that uses the image in FROM.</summary>
 public sealed record OnbuildInstruction(Node Node, string Expression) : Instruction(Node);
 
 public sealed record HealthcheckInstruction(Node Node, HealthConfig Health) : Instruction(Node);
