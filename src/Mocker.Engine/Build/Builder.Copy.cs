@@ -82,6 +82,12 @@ public sealed partial class Builder
                         throw At(copy, $"{verb} failed: {src}: {e.Message}");
                     }
                     found.RemoveAll(f => excluded is not null && excluded(f.Rel));
+                    if (copy.Parents)
+                    {
+                        // rsync's "/./" pivot: only the directories after it are kept under the destination.
+                        var pivot = PivotDepth(src);
+                        found = [.. found.Select(f => f with { Rel = string.Join('/', f.Rel.Split('/').Skip(pivot)) })];
+                    }
                     if (found.Count == 0)
                     {
                         if (PathMatch.HasMeta(src) || excluded is not null)
@@ -276,7 +282,15 @@ public sealed partial class Builder
         private static bool IsUrl(string src) =>
             src.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || src.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
 
-        /// <summary>COPY --parents: the source's path relative to the source root is kept under the destination.</summary>
+        /// <summary>The number of leading path components before a "/./" pivot of a COPY --parents source (0 without one).</summary>
+        private static int PivotDepth(string src)
+        {
+            var trimmed = src.StartsWith("./", StringComparison.Ordinal) ? src[2..] : src.TrimStart('/');
+            var at = trimmed.IndexOf("/./", StringComparison.Ordinal);
+            return at < 0 ? 0 : trimmed[..at].Split('/', StringSplitOptions.RemoveEmptyEntries).Count(c => c != ".");
+        }
+
+        /// <summary>COPY --parents: the source's path relative to the source root (or pivot) is kept under the destination.</summary>
         private static string ParentsDest(string dest, CopySource m)
         {
             if (m.IsDir)

@@ -68,8 +68,8 @@ public static class FileCopier
     }
 
     /// <summary>
-    /// Expands one source (wildcards allowed in any component) under <paramref name="root"/>. Returns no entries when
-    /// nothing matches; the caller reports the "file not found" error.
+    /// Expands one source (wildcards allowed in any component, <c>**</c> for any depth) under <paramref name="root"/>.
+    /// Returns no entries when nothing matches; the caller reports the "file not found" error.
     /// </summary>
     public static List<CopySource> Expand(string root, string source)
     {
@@ -80,6 +80,12 @@ public static class FileCopier
             var next = new List<(string Rel, string Full)>();
             foreach (var (rel, full) in current)
             {
+                if (part == "**")
+                {
+                    // "**" matches any number of directories, none included (BuildKit copy, COPY --parents examples).
+                    AddDirectories(root, rel, full, next);
+                    continue;
+                }
                 if (PathMatch.HasMeta(part))
                 {
                     if (!Directory.Exists(full))
@@ -104,7 +110,27 @@ public static class FileCopier
             }
             current = next;
         }
-        return [.. current.Where(c => Path.Exists(c.Full)).Select(c => new CopySource(c.Rel, c.Full, Directory.Exists(c.Full)))];
+        return [.. current.Where(c => Path.Exists(c.Full)).DistinctBy(c => c.Rel).Select(c => new CopySource(c.Rel, c.Full, Directory.Exists(c.Full)))];
+    }
+
+    /// <summary>Adds <paramref name="full"/> and every real (not symlinked) directory below it, in sorted order.</summary>
+    private static void AddDirectories(string root, string rel, string full, List<(string Rel, string Full)> into)
+    {
+        if (!Directory.Exists(full))
+        {
+            return;
+        }
+        into.Add((rel, full));
+        foreach (var entry in Directory.EnumerateDirectories(full).Order(StringComparer.Ordinal))
+        {
+            if (new FileInfo(entry).LinkTarget is not null)
+            {
+                continue;
+            }
+            var name = Path.GetFileName(entry);
+            var r = rel.Length == 0 ? name : rel + "/" + name;
+            AddDirectories(root, r, ResolveInScope(root, r), into);
+        }
     }
 
     /// <summary>

@@ -383,7 +383,8 @@ public sealed class BuilderEndToEndTests : IDisposable
     {
         var r = await BuildAsync(new Dictionary<string, string>
         {
-            ["Mockerfile"] = "FROM busybox\nCOPY --exclude=*.md --exclude=**/skip src/ /e/\nCOPY --parents src/one/1.txt src/two/ /p/\n",
+            ["Mockerfile"] = "FROM busybox\nCOPY --exclude=*.md --exclude=**/skip src/ /e/\nCOPY --parents src/one/1.txt src/two/ /p/\n"
+                + "COPY --parents ./src/./two/*.txt /pivot/\nCOPY --parents src/**/*.txt /deep/\n",
             ["src/keep.txt"] = "k",
             ["src/notes.md"] = "n",
             ["src/one/1.txt"] = "1",
@@ -398,6 +399,9 @@ public sealed class BuilderEndToEndTests : IDisposable
             Assert.True(File.Exists(Path.Combine(root, "e/two/2.txt")));
             Assert.Equal("1", File.ReadAllText(Path.Combine(root, "p/src/one/1.txt")));
             Assert.Equal("2", File.ReadAllText(Path.Combine(root, "p/src/two/2.txt")));
+            Assert.Equal("2", File.ReadAllText(Path.Combine(root, "pivot/two/2.txt")));
+            Assert.Equal(["deep/src/keep.txt", "deep/src/one/1.txt", "deep/src/two/2.txt"],
+                Directory.EnumerateFiles(Path.Combine(root, "deep"), "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(root, f)).Order(StringComparer.Ordinal).ToArray());
         });
     }
 
