@@ -194,9 +194,9 @@ public sealed partial class Builder
                 }
                 case "cache":
                 {
-                    if (m.From is not null || m.Source is not null)
+                    if (m.Source is not null && m.From is null)
                     {
-                        throw At(run, "RUN --mount=type=cache: from= and source= (seeding a cache from another image) are not supported");
+                        throw At(run, "RUN --mount=type=cache: source= names a path in from=, which is missing");
                     }
                     var id = m.Id ?? target;
                     var dir = b.CacheMountDir(id);
@@ -207,6 +207,19 @@ public sealed partial class Builder
                         Directory.CreateDirectory(tmp);
                         File.SetUnixFileMode(tmp, (UnixFileMode)(m.Mode ?? 0b111_101_101));
                         FileCopier.Lchown(tmp, m.Uid, m.Gid);
+                        if (m.From is not null)
+                        {
+                            // A new cache starts as a copy of from= (at source=), BuildKit's "base of the cache mount".
+                            await using var view = await OpenFromAsync(s, run, m.From, "RUN --mount", ct).ConfigureAwait(false);
+                            var rel = SafeTarExtractor.CleanRelative(m.Source ?? "/") ?? "";
+                            var seed = rel.Length == 0 ? view.Root : FileCopier.ResolveInScope(view.Root, rel);
+                            if (!Directory.Exists(seed))
+                            {
+                                Directory.Delete(tmp, recursive: true);
+                                throw At(run, $"RUN --mount=type=cache: \"/{rel}\" is not a directory in {m.From}");
+                            }
+                            await FileCopier.CopyAsync(new CopySource(rel, seed, true), tmp, "/", true, new FileCopier.Attributes(m.Uid, m.Gid, null), ct).ConfigureAwait(false);
+                        }
                         try
                         {
                             Directory.Move(tmp, dir);

@@ -294,9 +294,10 @@ public sealed class BuilderEndToEndTests : IDisposable
         {
             ["Mockerfile"] = """
                 FROM busybox AS staged
-                RUN echo staged > /s
+                RUN echo staged > /s && mkdir /seed && echo seeded > /seed/s
                 FROM busybox
                 RUN --mount=type=bind,from=staged,source=/s,target=/mnt/file cat /mnt/file > /fromstage
+                RUN --mount=type=cache,id=seeded,from=staged,source=/seed,target=/mnt/cache cat /mnt/cache/s > /fromcache
                 RUN --mount=type=bind,source=dir,target=/mnt/ctx --mount=type=tmpfs,target=/scratch,size=1m cat /mnt/ctx/x > /copied && echo t > /scratch/t && ! touch /mnt/ctx/new 2>/dev/null
                 RUN --mount=type=bind,source=dir,target=/mnt/rw,rw touch /mnt/rw/new && ls /mnt/rw > /listing
                 """,
@@ -306,6 +307,7 @@ public sealed class BuilderEndToEndTests : IDisposable
         {
             Assert.Equal("from context\n", File.ReadAllText(Path.Combine(root, "copied")));
             Assert.Equal("staged\n", File.ReadAllText(Path.Combine(root, "fromstage")));
+            Assert.Equal("seeded\n", File.ReadAllText(Path.Combine(root, "fromcache")));
             Assert.Contains("new", File.ReadAllText(Path.Combine(root, "listing")), StringComparison.Ordinal);
             Assert.False(Path.Exists(Path.Combine(root, "mnt")));
             Assert.False(Path.Exists(Path.Combine(root, "scratch")));

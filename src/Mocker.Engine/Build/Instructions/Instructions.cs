@@ -49,6 +49,7 @@ public sealed record RunInstruction(Node Node, IReadOnlyList<string> Command, bo
 /// <see cref="Target"/> the absolute or workdir-relative path in the container; bind: <see cref="Source"/> in
 /// <see cref="From"/> (stage, image, or the context when null), read-only unless <see cref="ReadWrite"/> (writes are
 /// discarded); cache: <see cref="Id"/> (default: the target), <see cref="Sharing"/> shared|private|locked, <see cref="Mode"/>,
+/// <see cref="From"/>/<see cref="Source"/> (what a new cache starts with),
 /// <see cref="Uid"/>, <see cref="Gid"/>; tmpfs: <see cref="Size"/> in bytes (0 = unlimited); secret: <see cref="Id"/>,
 /// <see cref="Required"/>.
 /// </summary>
