@@ -72,7 +72,11 @@ public sealed partial class Builder
                 var targets = new List<string>();
                 foreach (var m in run.Mounts)
                 {
-                    var target = ConfigApplier.ResolveWorkdir(cfg.WorkingDir, m.Target);
+                    var target = m.Target.Length == 0 ? "" : ConfigApplier.ResolveWorkdir(cfg.WorkingDir, m.Target);
+                    if (m.Type == "secret" && m.Env is not null && opts.Secrets.TryGetValue(m.Id!, out var secretValue))
+                    {
+                        env.Add(m.Env + "=" + System.Text.Encoding.UTF8.GetString(secretValue));
+                    }
                     var prepared = await PrepareMountAsync(s, run, m, target, releases, ct).ConfigureAwait(false);
                     keyParts.Add(prepared.KeyPart);
                     if (prepared.Mount is not null)
@@ -271,12 +275,34 @@ public sealed partial class Builder
                     return (new OciMount(target, "tmpfs", "tmpfs", options), $"tmpfs\0{target}\0{m.Size}");
                 }
                 default:
-                    // type=secret: no secrets are provided to this builder; an optional one is skipped as BuildKit does.
-                    if (m.Required)
+                {
+                    // type=secret: the value is never part of the key; a missing optional secret is skipped (BuildKit).
+                    var keyPart = $"secret\0{target}\0{m.Id}\0{m.Env}";
+                    if (!opts.Secrets.TryGetValue(m.Id!, out var value))
                     {
-                        throw At(run, $"RUN --mount=type=secret: secret {m.Id ?? target} not found");
+                        return m.Required ? throw At(run, $"RUN --mount=type=secret: secret {m.Id} not found") : (null, keyPart);
                     }
-                    return (null, $"secret\0{target}\0{m.Id}");
+                    if (target.Length == 0)
+                    {
+                        return (null, keyPart);
+                    }
+                    // On the exec root (a tmpfs), so the secret never touches persistent storage; removed after the step.
+                    var dir = Path.Combine(b._options.ExecRoot, "build-secrets", RandomHex(12));
+                    Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                    releases.Add(() =>
+                    {
+                        Directory.Delete(dir, recursive: true);
+                        return Task.CompletedTask;
+                    });
+                    var file = Path.Combine(dir, "secret");
+                    await using (var fs = new FileStream(file, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
+                    {
+                        await fs.WriteAsync(value, ct).ConfigureAwait(false);
+                    }
+                    File.SetUnixFileMode(file, (UnixFileMode)(m.Mode ?? 0b100_000_000));
+                    FileCopier.Lchown(file, m.Uid, m.Gid);
+                    return (new OciMount(target, "bind", file, ["rbind", "ro"]), keyPart);
+                }
             }
         }
     }

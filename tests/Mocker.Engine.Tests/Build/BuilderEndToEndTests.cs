@@ -315,6 +315,35 @@ public sealed class BuilderEndToEndTests : IDisposable
     }
 
     [Fact]
+    public async Task SecretsReachOnlyTheRunThatAsksAndNeverALayer()
+    {
+        var files = new Dictionary<string, string>
+        {
+            ["Mockerfile"] = """
+                FROM busybox
+                RUN --mount=type=secret,id=tok --mount=type=secret,id=tok,env=TOKEN,target=/etc/tok cat /run/secrets/tok /etc/tok > /seen && echo "$TOKEN" >> /seen && stat -c %a /run/secrets/tok >> /seen
+                RUN --mount=type=secret,id=absent test ! -e /run/secrets/absent && echo "[$TOKEN]" > /later
+                """,
+        };
+        var secrets = new Dictionary<string, byte[]> { ["tok"] = "s3cret"u8.ToArray() };
+        var r = await BuildAsync(files, new BuildOptions { Secrets = secrets });
+        await InspectFsAsync(r.Image, root =>
+        {
+            Assert.Equal("s3crets3crets3cret\n400\n", File.ReadAllText(Path.Combine(root, "seen")));
+            Assert.Equal("[]\n", File.ReadAllText(Path.Combine(root, "later")));
+            Assert.False(Path.Exists(Path.Combine(root, "run/secrets")));
+            Assert.False(Path.Exists(Path.Combine(root, "etc/tok")));
+        });
+        Assert.DoesNotContain(r.Image.Config.History!, h => h.CreatedBy!.Contains("s3cret", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(Path.Combine(_options.ExecRoot, "build-secrets")) && Directory.EnumerateFileSystemEntries(Path.Combine(_options.ExecRoot, "build-secrets")).Any());
+        var e = await Assert.ThrowsAsync<BuildException>(() => BuildAsync(new Dictionary<string, string>
+        {
+            ["Mockerfile"] = "FROM busybox\nRUN --mount=type=secret,id=missing,required=true true\n",
+        }));
+        Assert.Equal("Mockerfile:2: RUN --mount=type=secret: secret missing not found", e.Message);
+    }
+
+    [Fact]
     public async Task IndependentStagesBuildAndFeedTheFinalStage()
     {
         var r = await BuildAsync(new Dictionary<string, string>

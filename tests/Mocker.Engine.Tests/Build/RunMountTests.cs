@@ -47,6 +47,9 @@ public class RunMountTests
     public void SecretTargetDefaultsToRunSecrets()
     {
         Assert.Equal("/run/secrets/tok", Assert.Single(Run("RUN --mount=type=secret,id=tok true").Mounts).Target);
+        var envOnly = Assert.Single(Run("RUN --mount=type=secret,id=tok,env=TOKEN true").Mounts);
+        Assert.Equal(("", "tok", "TOKEN"), (envOnly.Target, envOnly.Id, envOnly.Env));
+        Assert.Equal("key", Assert.Single(Run("RUN --mount=type=secret,target=/etc/key,required true").Mounts).Id);
     }
 
     [Fact]

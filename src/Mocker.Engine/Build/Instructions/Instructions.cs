@@ -51,7 +51,8 @@ public sealed record RunInstruction(Node Node, IReadOnlyList<string> Command, bo
 /// discarded); cache: <see cref="Id"/> (default: the target), <see cref="Sharing"/> shared|private|locked, <see cref="Mode"/>,
 /// <see cref="From"/>/<see cref="Source"/> (what a new cache starts with),
 /// <see cref="Uid"/>, <see cref="Gid"/>; tmpfs: <see cref="Size"/> in bytes (0 = unlimited); secret: <see cref="Id"/>,
-/// <see cref="Required"/>.
+/// <see cref="Required"/>, <see cref="Env"/> (also, or only when no target was given, an environment variable),
+/// <see cref="Mode"/> (default 0400), <see cref="Uid"/>, <see cref="Gid"/>. An env-only secret has an empty target.
 /// </summary>
 public sealed record RunMount(string Type, string Target)
 {
@@ -65,6 +66,7 @@ public sealed record RunMount(string Type, string Target)
     public int Gid { get; init; }
     public long Size { get; init; }
     public bool Required { get; init; }
+    public string? Env { get; init; }
 }
 
 public sealed record CmdInstruction(Node Node, IReadOnlyList<string> Command, bool PrependShell) : Instruction(Node);

@@ -6,7 +6,7 @@ namespace Mocker.Engine.Build.Instructions;
 /// Parses the CSV value of <c>RUN --mount=…</c> (BuildKit instructions/commands_runmount.go): <c>type</c>
 /// (bind default, cache, tmpfs, secret), <c>target|dst|destination</c>, <c>source|src</c>, <c>from</c>,
 /// <c>ro|readonly</c>, <c>rw|readwrite</c>, <c>id</c>, <c>sharing</c>, <c>mode</c> (octal), <c>uid</c>, <c>gid</c>,
-/// <c>size</c> (bytes, or with a k/m/g suffix, 1024-based), <c>required</c>. Errors: <see cref="FormatException"/>.
+/// <c>size</c> (bytes, or with a k/m/g suffix, 1024-based), <c>required</c>, <c>env</c>. Errors: <see cref="FormatException"/>.
 /// </summary>
 public static class RunMounts
 {
@@ -49,11 +49,21 @@ public static class RunMounts
         }
         var id = fields.GetValueOrDefault("id");
         var target = fields.GetValueOrDefault("target");
+        var env = fields.GetValueOrDefault("env");
         if (type == "secret" && string.IsNullOrEmpty(target))
         {
-            target = "/run/secrets/" + (id ?? throw new FormatException("--mount: a secret mount requires id or target"));
+            if (id is null)
+            {
+                throw new FormatException("--mount: a secret mount requires id or target");
+            }
+            // BuildKit: with env= and no target the secret is only an environment variable.
+            target = env is null ? "/run/secrets/" + id : "";
         }
-        if (string.IsNullOrEmpty(target))
+        if (type == "secret")
+        {
+            id ??= Path.GetFileName(target);
+        }
+        else if (string.IsNullOrEmpty(target))
         {
             throw new FormatException($"--mount: a {type} mount requires target");
         }
@@ -68,7 +78,7 @@ public static class RunMounts
         {
             throw new FormatException($"--mount: unsupported sharing value \"{sharing}\": use shared, private or locked");
         }
-        return new RunMount(type, target)
+        return new RunMount(type, target ?? "")
         {
             Source = fields.GetValueOrDefault("source"),
             From = fields.GetValueOrDefault("from"),
@@ -81,6 +91,7 @@ public static class RunMounts
             Gid = Int(fields, "gid"),
             Size = fields.GetValueOrDefault("size") is { } size ? Size(size) : 0,
             Required = Flag(fields, "required"),
+            Env = env,
         };
     }
 
