@@ -1,5 +1,6 @@
 using Mocker.Engine.Build.Instructions;
 using Mocker.Engine.Build.Parser;
+using Mocker.Engine.Build.Shell;
 
 namespace Mocker.Engine.Build;
 
@@ -13,8 +14,12 @@ public sealed record StageDef(int Index, string? Name, FromInstruction From, IRe
 /// </summary>
 public sealed record BuildPlan(IReadOnlyList<ArgInstruction> GlobalArgs, IReadOnlyList<StageDef> Stages, int TargetIndex, IReadOnlyList<int> NeededStages)
 {
-    /// <summary>Builds the plan. Errors: BuildException naming file:line (no FROM, unknown target, instruction before FROM).</summary>
-    public static BuildPlan Create(ParseResult parsed, string fileName, string? target)
+    /// <summary>
+    /// Builds the plan. FROM names are expanded with the global ARGs (their defaults, overridden by
+    /// <paramref name="buildArgs"/>) before stage references are resolved, so <c>FROM ${BASE}</c> can name a stage.
+    /// Errors: BuildException naming file:line (no FROM, unknown target, instruction before FROM).
+    /// </summary>
+    public static BuildPlan Create(ParseResult parsed, string fileName, string? target, IReadOnlyDictionary<string, string?>? buildArgs = null)
     {
         var globals = new List<ArgInstruction>();
         var stages = new List<(FromInstruction From, List<Instruction> Body)>();
@@ -52,6 +57,17 @@ public sealed record BuildPlan(IReadOnlyList<ArgInstruction> GlobalArgs, IReadOn
                 throw new BuildException($"failed to reach build target {target} in Dockerfile");
             }
         }
+        var lex = new ShellLex(parsed.EscapeToken);
+        var globalValues = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var arg in globals)
+        {
+            foreach (var (k, v) in arg.Args)
+            {
+                globalValues[k] = buildArgs is not null && buildArgs.TryGetValue(k, out var given)
+                    ? given ?? Environment.GetEnvironmentVariable(k) ?? v
+                    : v is null ? null : TryExpand(lex, v, globalValues);
+            }
+        }
         var needed = new SortedSet<int>();
         void Visit(int i)
         {
@@ -60,7 +76,7 @@ public sealed record BuildPlan(IReadOnlyList<ArgInstruction> GlobalArgs, IReadOn
                 return;
             }
             var d = defs[i];
-            if (FindStage(defs, d.From.BaseName, i) is { } baseIndex)
+            if (FindStage(defs, TryExpand(lex, d.From.BaseName, globalValues), i) is { } baseIndex)
             {
                 Visit(baseIndex);
             }
@@ -76,6 +92,19 @@ public sealed record BuildPlan(IReadOnlyList<ArgInstruction> GlobalArgs, IReadOn
         }
         Visit(targetIndex);
         return new BuildPlan(globals, defs, targetIndex, [.. needed]);
+    }
+
+    /// <summary>The word expanded with <paramref name="values"/>; unchanged when it does not expand (the build reports that).</summary>
+    private static string TryExpand(ShellLex lex, string word, Dictionary<string, string?> values)
+    {
+        try
+        {
+            return lex.ProcessWord(word, k => values.GetValueOrDefault(k));
+        }
+        catch (FormatException)
+        {
+            return word;
+        }
     }
 
     /// <summary>The earlier stage named or numbered <paramref name="reference"/>, or null (then it is an image reference).</summary>

@@ -135,7 +135,7 @@ public sealed partial class Builder(
                 progress.Stream("[Warning] " + w + "\n");
             }
             var lex = new ShellLex(parsed.EscapeToken);
-            var plan = BuildPlan.Create(parsed, _fileName, opts.Target);
+            var plan = BuildPlan.Create(parsed, _fileName, opts.Target, opts.BuildArgs);
             var target = plan.Stages[plan.TargetIndex];
             if (opts.Labels.Count > 0)
             {
