@@ -244,7 +244,15 @@ public sealed partial class Builder
                 {
                     MountHelper.Unmount(rootfs);
                 }
-                await b._snapshotter.CommitAsync(chain, active, ct).ConfigureAwait(false);
+                try
+                {
+                    await b._snapshotter.CommitAsync(chain, active, ct).ConfigureAwait(false);
+                }
+                catch (Errors.MockerException e) when (e.Kind == Errors.ErrorKind.Conflict)
+                {
+                    // A stage building in parallel stacked the same layer on the same parent first.
+                    await b._snapshotter.RemoveAsync(active, CancellationToken.None).ConfigureAwait(false);
+                }
                 return true;
             }
             catch (Errors.MockerException) when (!ct.IsCancellationRequested)

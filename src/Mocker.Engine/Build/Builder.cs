@@ -624,7 +624,15 @@ public sealed partial class Builder(
             }
             else
             {
-                await b._snapshotter.CommitAsync(chain, active, ct).ConfigureAwait(false);
+                try
+                {
+                    await b._snapshotter.CommitAsync(chain, active, ct).ConfigureAwait(false);
+                }
+                catch (MockerException e) when (e.Kind == ErrorKind.Conflict)
+                {
+                    // A stage building in parallel committed the identical layer first (same COPY in two stages).
+                    await b._snapshotter.RemoveAsync(active, CancellationToken.None).ConfigureAwait(false);
+                }
             }
             return new NewLayer(blob, digest.DiffId, chain, digest.UncompressedSize);
         }

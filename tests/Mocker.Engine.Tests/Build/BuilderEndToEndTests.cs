@@ -410,6 +410,37 @@ public sealed class BuilderEndToEndTests : IDisposable
     }
 
     [Fact]
+    public async Task ParallelStagesMakingTheSameLayerShareIt()
+    {
+        var r = await BuildAsync(new Dictionary<string, string>
+        {
+            ["Mockerfile"] = """
+                FROM busybox AS one
+                COPY same.txt /same.txt
+                FROM busybox AS two
+                COPY same.txt /same.txt
+                FROM busybox AS three
+                COPY --link same.txt /same.txt
+                FROM busybox AS four
+                COPY --link same.txt /same.txt
+                FROM busybox
+                COPY --from=one /same.txt /1
+                COPY --from=two /same.txt /2
+                COPY --from=three /same.txt /3
+                COPY --from=four /same.txt /4
+                """,
+            ["same.txt"] = "same\n",
+        });
+        await InspectFsAsync(r.Image, root =>
+        {
+            foreach (var n in new[] { "1", "2", "3", "4" })
+            {
+                Assert.Equal("same\n", File.ReadAllText(Path.Combine(root, n)));
+            }
+        });
+    }
+
+    [Fact]
     public async Task CopyExcludeAndParents()
     {
         var r = await BuildAsync(new Dictionary<string, string>
