@@ -19,13 +19,15 @@ namespace Mocker.Engine.Build;
 
 /// <summary>
 /// The Mockerfile builder (Docker's legacy builder semantics, BuildKit's structure): extracts the context, parses the
-/// Mockerfile, builds the stages the target needs step by step. Every step commits an untagged intermediate image
-/// (config + manifest + layers) and records it in build_cache so a rebuild with the same inputs reuses it
-/// ("---&gt; Using cache"). RUN runs through <see cref="IProcessRunner"/> on an active snapshot whose upper directory
-/// becomes a gzip layer; COPY/ADD write into a mounted active snapshot.
+/// Mockerfile, builds the stages the target needs (independent stages in parallel, each stage's progress lines in
+/// order). Every step commits an untagged intermediate image (config + manifest + layers) and records it in build_cache
+/// so a rebuild with the same inputs reuses it ("---&gt; Using cache"). RUN runs through <see cref="IProcessRunner"/> on
+/// an active snapshot whose upper directory becomes a gzip layer, with its --mount bind/cache/tmpfs mounts passed as
+/// extra OCI mounts (cache directories persist under DataRoot/buildcache/&lt;id&gt;; mount points never reach the layer);
+/// COPY/ADD write into a mounted active snapshot (Builder.Copy.cs), RUN lives in Builder.Run.cs.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-public sealed class Builder(
+public sealed partial class Builder(
     EngineOptions options,
     MetadataDb db,
     IContentStore content,
@@ -44,6 +46,7 @@ public sealed class Builder(
         "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy",
     ];
 
+    private readonly EngineOptions _options = options;
     private readonly BuildCache _cache = new(db);
     private readonly IContentStore _content = content;
     private readonly IImageStore _images = images;
@@ -54,7 +57,7 @@ public sealed class Builder(
     /// <inheritdoc />
     public async Task<string> BuildAsync(Stream contextTar, BuildOptions buildOptions, IProgress<JsonMessage> progress, CancellationToken ct)
     {
-        var work = Path.Combine(options.TmpRoot, "build-" + RandomHex(8));
+        var work = Path.Combine(_options.TmpRoot, "build-" + RandomHex(8));
         Directory.CreateDirectory(work);
         try
         {
@@ -101,22 +104,24 @@ public sealed class Builder(
     /// <summary>A layer produced by a step: its blob descriptor, diffID, chainID and uncompressed size.</summary>
     private sealed record NewLayer(Descriptor Blob, Digest DiffId, string ChainId, long Size);
 
-    /// <summary>Per-stage mutable build state (moby dispatchState).</summary>
-    private sealed class StageState(StageDef def, ImageState image)
+    /// <summary>Per-stage mutable build state (moby dispatchState), its progress output and its next step number.</summary>
+    private sealed class StageState(StageDef def, ImageState image, StageOutput output, int firstStep)
     {
         public StageDef Def { get; } = def;
         public ImageState Image { get; set; } = image;
+        public StageOutput Out { get; } = output;
+        public int NextStep { get; set; } = firstStep;
         public bool CmdSet { get; set; }
         public Dictionary<string, string?> Args { get; } = new(StringComparer.Ordinal);
     }
 
-    private sealed class BuildRun(Builder b, BuildOptions opts, BuildProgress progress, string contextDir, string workDir)
+    private sealed partial class BuildRun(Builder b, BuildOptions opts, BuildProgress progress, string contextDir, string workDir)
     {
-        private readonly Dictionary<int, StageState> _done = [];
         private readonly HashSet<string> _consumedArgs = new(StringComparer.Ordinal);
+        private readonly Lock _argsLock = new();
+        private Dictionary<int, Task<StageState>> _stageTasks = [];
         private string _fileName = "Mockerfile";
         private List<StageDef> _stages = [];
-        private int _step;
         private int _total;
 
         public async Task<string> ExecuteAsync(CancellationToken ct)
@@ -130,7 +135,7 @@ public sealed class Builder(
                 progress.Stream("[Warning] " + w + "\n");
             }
             var lex = new ShellLex(parsed.EscapeToken);
-            var plan = BuildPlan.Create(parsed, _fileName, opts.Target);
+            var plan = BuildPlan.Create(parsed, _fileName, opts.Target, opts.BuildArgs);
             var target = plan.Stages[plan.TargetIndex];
             if (opts.Labels.Count > 0)
             {
@@ -145,23 +150,27 @@ public sealed class Builder(
             _total = plan.GlobalArgs.Count + plan.NeededStages.Sum(i => 1 + stages[i].Instructions.Count);
 
             var globalArgs = new Dictionary<string, string?>(StringComparer.Ordinal);
+            var step = 0;
             foreach (var ga in plan.GlobalArgs)
             {
-                StepHeader(ga);
-                var expanded = (ArgInstruction)ga.Expand(lex, k => globalArgs.GetValueOrDefault(k));
+                progress.Stream($"Step {++step}/{_total} : {OneLine(ga)}\n");
+                ArgInstruction expanded;
+                try
+                {
+                    expanded = (ArgInstruction)ga.Expand(lex, k => globalArgs.GetValueOrDefault(k));
+                }
+                catch (FormatException e)
+                {
+                    throw At(ga, e.Message);
+                }
                 foreach (var (k, v) in expanded.Args)
                 {
                     globalArgs[k] = ArgValue(k, v);
                 }
             }
 
-            StageState? last = null;
-            foreach (var index in plan.NeededStages)
-            {
-                last = await BuildStageAsync(stages, stages[index], globalArgs, lex, ct).ConfigureAwait(false);
-                _done[index] = last;
-            }
-            var final = last!.Image;
+            var last = await BuildStagesAsync(plan, stages, globalArgs, lex, step, ct).ConfigureAwait(false);
+            var final = last.Image;
             if (final.ImageId is null)
             {
                 // FROM scratch with nothing else: commit the empty image so there is something to tag.
@@ -207,28 +216,79 @@ public sealed class Builder(
             return File.ReadAllText(path);
         }
 
+        /// <summary>
+        /// Builds the needed stages, each as soon as the stages it depends on (FROM, COPY --from, RUN --mount from=) are
+        /// done, so independent stages run in parallel; step numbers are fixed up front in file order. The first failure
+        /// cancels the other stages and is rethrown. Returns the target stage.
+        /// </summary>
+        private async Task<StageState> BuildStagesAsync(BuildPlan plan, List<StageDef> stages, Dictionary<string, string?> globalArgs, ShellLex lex, int firstStep, CancellationToken ct)
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var sources = plan.NeededStages.ToDictionary(i => i, _ => new TaskCompletionSource<StageState>(TaskCreationOptions.RunContinuationsAsynchronously));
+            _stageTasks = sources.ToDictionary(kv => kv.Key, kv => kv.Value.Task);
+            var runs = new List<Task>();
+            var step = firstStep;
+            foreach (var index in plan.NeededStages)
+            {
+                var first = step + 1;
+                step += 1 + stages[index].Instructions.Count;
+                var tcs = sources[index];
+                runs.Add(Task.Run(async () =>
+                {
+                    var output = new StageOutput(progress);
+                    try
+                    {
+                        tcs.SetResult(await BuildStageAsync(stages, stages[index], globalArgs, lex, output, first, cts.Token).ConfigureAwait(false));
+                    }
+                    catch (Exception e)
+                    {
+                        tcs.TrySetException(e);
+                        await cts.CancelAsync().ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        output.Flush();
+                    }
+                }, CancellationToken.None));
+            }
+            await Task.WhenAll(runs).ConfigureAwait(false);
+            // The root cause is the failure that is not a cancellation caused by another stage's failure.
+            var failed = plan.NeededStages.Select(i => _stageTasks[i]).Where(t => t.IsFaulted).Select(t => t.Exception!.InnerException!).ToList();
+            if (failed.Count > 0)
+            {
+                var cause = failed.FirstOrDefault(e => e is not OperationCanceledException) ?? failed[0];
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(cause);
+            }
+            return await _stageTasks[plan.TargetIndex].ConfigureAwait(false);
+        }
+
+        /// <summary>The finished state of stage <paramref name="index"/> (waiting for it), or null when it is not being built.</summary>
+        private async Task<StageState?> StageResultAsync(int index) =>
+            _stageTasks.TryGetValue(index, out var t) ? await t.ConfigureAwait(false) : null;
+
         private string? ArgValue(string name, string? declaredDefault)
         {
             if (opts.BuildArgs.TryGetValue(name, out var given))
             {
-                _consumedArgs.Add(name);
+                lock (_argsLock)
+                {
+                    _consumedArgs.Add(name);
+                }
                 return given ?? Environment.GetEnvironmentVariable(name) ?? declaredDefault;
             }
             return declaredDefault;
         }
 
-        private void StepHeader(Instruction ins)
-        {
-            _step++;
-            progress.Stream($"Step {_step}/{_total} : {ins.Node.Original.Replace("\n", " ", StringComparison.Ordinal)}");
-            progress.Stream("\n");
-        }
+        private static string OneLine(Instruction ins) => ins.Node.Original.Replace("\n", " ", StringComparison.Ordinal);
+
+        private void StepHeader(StageState s, Instruction ins) =>
+            s.Out.Stream($"Step {s.NextStep++}/{_total} : {OneLine(ins)}\n");
 
         private BuildException At(Instruction ins, string message) => new($"{_fileName}:{ins.Node.StartLine}: {message}");
 
-        private async Task<StageState> BuildStageAsync(List<StageDef> stages, StageDef def, Dictionary<string, string?> globalArgs, ShellLex lex, CancellationToken ct)
+        private async Task<StageState> BuildStageAsync(List<StageDef> stages, StageDef def, Dictionary<string, string?> globalArgs, ShellLex lex, StageOutput output, int firstStep, CancellationToken ct)
         {
-            StepHeader(def.From);
+            output.Stream($"Step {firstStep}/{_total} : {OneLine(def.From)}\n");
             FromInstruction from;
             try
             {
@@ -239,30 +299,30 @@ public sealed class Builder(
                 throw At(def.From, e.Message);
             }
             StageState state;
-            if (BuildPlan.FindStage(stages, from.BaseName, def.Index) is { } baseIndex && _done.TryGetValue(baseIndex, out var baseStage))
+            if (BuildPlan.FindStage(stages, from.BaseName, def.Index) is { } baseIndex && await StageResultAsync(baseIndex).ConfigureAwait(false) is { } baseStage)
             {
-                state = new StageState(def, baseStage.Image);
+                state = new StageState(def, baseStage.Image, output, firstStep + 1);
             }
             else if (from.BaseName.Equals("scratch", StringComparison.OrdinalIgnoreCase))
             {
                 var cfg = new ImageConfig { Config = new ContainerConfig { Env = [DefaultPathEnv] }, History = [] };
-                state = new StageState(def, new ImageState(cfg, [], null, null, 0));
+                state = new StageState(def, new ImageState(cfg, [], null, null, 0), output, firstStep + 1);
             }
             else
             {
                 var record = await b._images.FindAsync(from.BaseName, ct).ConfigureAwait(false)
                     ?? throw At(def.From, $"failed to resolve image \"{from.BaseName}\": No such image: {FamiliarReference(from.BaseName)} (no registry access; use mocker image bootstrap, load or import)");
-                state = new StageState(def, await LoadAsync(record, ct).ConfigureAwait(false));
+                state = new StageState(def, await LoadAsync(record, ct).ConfigureAwait(false), output, firstStep + 1);
             }
             if (state.Image.ImageId is { } baseId)
             {
-                progress.Stream($" ---> {baseId.Short}\n");
+                output.Stream($" ---> {baseId.Short}\n");
             }
             await RunTriggersAsync(state, globalArgs, lex, ct).ConfigureAwait(false);
             // Global ARGs are visible in a stage only after "ARG NAME" re-declares them.
             foreach (var ins in def.Instructions)
             {
-                StepHeader(ins);
+                StepHeader(state, ins);
                 try
                 {
                     await DispatchAsync(state, ins, globalArgs, lex, ct).ConfigureAwait(false);
@@ -286,7 +346,7 @@ public sealed class Builder(
             {
                 return;
             }
-            progress.Stream($"# Executing {triggers.Count} build trigger{(triggers.Count == 1 ? "" : "s")}\n");
+            state.Out.Stream($"# Executing {triggers.Count} build trigger{(triggers.Count == 1 ? "" : "s")}\n");
             state.Image = state.Image with { Config = state.Image.Config with { Config = state.Image.Container with { OnBuild = null } } };
             var line = state.Def.From.Node.StartLine;
             foreach (var trigger in triggers)
@@ -320,7 +380,10 @@ public sealed class Builder(
                     {
                         var value = ArgValue(k, v ?? globalArgs.GetValueOrDefault(k));
                         s.Args[k] = value;
-                        _consumedArgs.Add(k);
+                        lock (_argsLock)
+                        {
+                            _consumedArgs.Add(k);
+                        }
                     }
                     await MetadataStepAsync(s, ins, s.Image.Container, "ARG " + string.Join(' ', arg.Args.Select(a => a.Value is null ? a.Key : a.Key + "=" + a.Value)), ct).ConfigureAwait(false);
                     break;
@@ -379,16 +442,16 @@ public sealed class Builder(
             {
                 return;
             }
-            var cid = ContainerLine();
-            progress.Stream($"Removing intermediate container {cid}\n");
+            var cid = ContainerLine(s);
+            s.Out.Stream($"Removing intermediate container {cid}\n");
             s.Image = await CommitAsync(s, cfg, createdBy, null, ct, author).ConfigureAwait(false);
             await StoreCacheAsync(s, key, ct).ConfigureAwait(false);
         }
 
-        private string ContainerLine()
+        private static string ContainerLine(StageState s)
         {
             var cid = RandomHex(6);
-            progress.Stream($" ---> Running in {cid}\n");
+            s.Out.Stream($" ---> Running in {cid}\n");
             return cid;
         }
 
@@ -404,83 +467,15 @@ public sealed class Builder(
                 return false;
             }
             s.Image = await LoadAsync(record, ct).ConfigureAwait(false);
-            progress.Stream(" ---> Using cache\n");
-            progress.Stream($" ---> {record.Id.Short}\n");
+            s.Out.Stream(" ---> Using cache\n");
+            s.Out.Stream($" ---> {record.Id.Short}\n");
             return true;
         }
 
         private async Task StoreCacheAsync(StageState s, string key, CancellationToken ct)
         {
             await b._cache.StoreAsync(key, s.Image.ImageId!.Value.ToString(), ct).ConfigureAwait(false);
-            progress.Stream($" ---> {s.Image.ImageId!.Value.Short}\n");
-        }
-
-        private async Task RunStepAsync(StageState s, RunInstruction run, CancellationToken ct)
-        {
-            var cfg = s.Image.Container;
-            List<string> argv = run.PrependShell ? [.. (cfg.Shell is { Count: > 0 } ? cfg.Shell : ConfigApplier.DefaultShell), run.Command[0]] : [.. run.Command];
-            var argsInUse = ArgsInUse(s);
-            var createdBy = (argsInUse.Count > 0 ? $"|{argsInUse.Count} {string.Join(' ', argsInUse)} " : "") + string.Join(' ', argv);
-            var env = new List<string>(cfg.Env ?? []);
-            var envLookup = ShellLex.Lookup(env);
-            foreach (var (k, v) in s.Args.OrderBy(a => a.Key, StringComparer.Ordinal))
-            {
-                if (v is not null && envLookup(k) is null)
-                {
-                    env.Add(k + "=" + v);
-                }
-            }
-            foreach (var p in ProxyArgs)
-            {
-                if (!s.Args.ContainsKey(p) && opts.BuildArgs.TryGetValue(p, out var pv) && (pv ?? Environment.GetEnvironmentVariable(p)) is { } proxy)
-                {
-                    env.Add(p + "=" + proxy);
-                }
-            }
-            // RUN --network=host|none overrides the build's network (BuildKit); "default" means the build's setting.
-            var requested = run.Network is null or "" or "default" ? opts.NetworkMode : run.Network;
-            var network = requested is null or "" or "default" ? "host" : requested;
-            if (network is not ("host" or "none"))
-            {
-                throw At(run, $"network mode \"{network}\" is not supported for RUN: use host or none");
-            }
-            var key = BuildCache.ComputeKey(s.Image.ImageId?.ToString(), ["run", createdBy, Serialize(cfg), network]);
-            if (await TryCacheAsync(s, key, ct).ConfigureAwait(false))
-            {
-                return;
-            }
-            var cid = ContainerLine();
-            var active = "build-" + RandomHex(16);
-            var parent = s.Image.TopChainId;
-            var mounts = await b._snapshotter.PrepareAsync(active, parent, ct).ConfigureAwait(false);
-            NewLayer? layer;
-            try
-            {
-                var spec = new RunSpec
-                {
-                    RootfsMounts = mounts,
-                    Args = argv,
-                    Env = env,
-                    WorkingDir = string.IsNullOrEmpty(cfg.WorkingDir) ? "/" : cfg.WorkingDir,
-                    User = cfg.User ?? "",
-                    NetworkMode = network,
-                };
-                var write = progress.OutputWriter();
-                var code = await b._runner.RunAsync(spec, chunk => write(chunk.Data), ct).ConfigureAwait(false);
-                if (code != 0)
-                {
-                    throw new BuildException($"The command '{string.Join(' ', argv)}' returned a non-zero code: {code}", code);
-                }
-                layer = await CommitLayerAsync(active, parent, ct).ConfigureAwait(false);
-            }
-            catch
-            {
-                await b._snapshotter.RemoveAsync(active, CancellationToken.None).ConfigureAwait(false);
-                throw;
-            }
-            progress.Stream($"Removing intermediate container {cid}\n");
-            s.Image = await CommitAsync(s, cfg, createdBy, layer, ct).ConfigureAwait(false);
-            await StoreCacheAsync(s, key, ct).ConfigureAwait(false);
+            s.Out.Stream($" ---> {s.Image.ImageId!.Value.Short}\n");
         }
 
         private async Task WorkdirStepAsync(StageState s, WorkdirInstruction w, CancellationToken ct)
@@ -492,163 +487,67 @@ public sealed class Builder(
             {
                 return;
             }
-            var cid = ContainerLine();
+            var cid = ContainerLine(s);
             // Docker's legacy builder creates the directory owned by root; no layer when it already exists.
             var layer = await MutateAsync(s.Image.TopChainId, rootfs =>
             {
                 FileCopier.MakeDirs(rootfs, cfg.WorkingDir!, new FileCopier.Attributes(0, 0, null));
                 return Task.CompletedTask;
             }, ct).ConfigureAwait(false);
-            progress.Stream($"Removing intermediate container {cid}\n");
+            s.Out.Stream($"Removing intermediate container {cid}\n");
             s.Image = await CommitAsync(s, cfg, createdBy, layer, ct).ConfigureAwait(false);
             await StoreCacheAsync(s, key, ct).ConfigureAwait(false);
         }
 
-        private async Task CopyStepAsync(StageState s, CopyInstruction copy, CancellationToken ct)
+        /// <summary>A read-only view of an earlier stage's or an image's filesystem (COPY --from, RUN --mount from=).</summary>
+        private sealed class SourceView(string root, string identity, Func<Task> release) : IAsyncDisposable
         {
-            var verb = copy.IsAdd ? "ADD" : "COPY";
-            foreach (var src in copy.Sources)
-            {
-                if (src.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || src.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
-                {
-                    throw At(copy, $"{verb} failed: remote URL sources are not supported by this version of mocker: {src} (download the file into the build context)");
-                }
-                if (src.StartsWith("git@", StringComparison.Ordinal))
-                {
-                    throw At(copy, $"{verb} failed: git sources are not supported: {src}");
-                }
-            }
-            var cfg = s.Image.Container;
-            var dest = copy.Dest;
-            var destIsDir = dest.EndsWith('/') || dest is "." or "..";
-            if (!dest.StartsWith('/'))
-            {
-                dest = ConfigApplier.ResolveWorkdir(cfg.WorkingDir, dest) + (destIsDir ? "/" : "");
-            }
-            if (copy.Sources.Count > 1 && !destIsDir)
-            {
-                throw At(copy, $"When using {verb} with more than one source file, the destination must be a directory and end with a /");
-            }
-            UnixFileMode? mode = null;
-            if (copy.Chmod is not null)
-            {
-                try
-                {
-                    mode = (UnixFileMode)Convert.ToInt32(copy.Chmod, 8);
-                }
-                catch (FormatException)
-                {
-                    throw At(copy, $"invalid chmod parameter: {copy.Chmod}");
-                }
-            }
+            public string Root => root;
+            public string Identity => identity;
+            public async ValueTask DisposeAsync() => await release().ConfigureAwait(false);
+        }
 
-            // The source root: the context, an earlier stage's result, or an image (COPY --from=image).
-            string? viewKey = null;
-            string sourceRoot = contextDir;
-            string sourceIdentity = "context";
-            string? viewMount = null;
-            if (copy.From is not null)
+        /// <summary>Mounts the filesystem that <paramref name="from"/> (stage name, index or image) names under the work dir.</summary>
+        private async Task<SourceView> OpenFromAsync(StageState s, Instruction ins, string from, string verb, CancellationToken ct)
+        {
+            ImageState image;
+            var stageIndex = BuildPlan.FindStage(_stages, from, s.Def.Index);
+            if (stageIndex is { } si && await StageResultAsync(si).ConfigureAwait(false) is { } st)
             {
-                ImageState from;
-                var stageIndex = BuildPlan.FindStage(_stages, copy.From, s.Def.Index);
-                if (stageIndex is { } si && _done.TryGetValue(si, out var st))
+                image = st.Image;
+            }
+            else
+            {
+                var rec = await b._images.FindAsync(from, ct).ConfigureAwait(false)
+                    ?? throw At(ins, $"{verb} --from: failed to resolve image \"{from}\": No such image: {FamiliarReference(from)} (no registry access; use mocker image bootstrap, load or import)");
+                image = await LoadAsync(rec, ct).ConfigureAwait(false);
+            }
+            var viewMount = Path.Combine(workDir, "from-" + RandomHex(6));
+            Directory.CreateDirectory(viewMount);
+            string? viewKey = null;
+            async Task Release()
+            {
+                MountHelper.Unmount(viewMount);
+                if (viewKey is not null)
                 {
-                    from = st.Image;
+                    await b._snapshotter.RemoveAsync(viewKey, CancellationToken.None).ConfigureAwait(false);
                 }
-                else
-                {
-                    var rec = await b._images.FindAsync(copy.From, ct).ConfigureAwait(false)
-                        ?? throw At(copy, $"{verb} --from: failed to resolve image \"{copy.From}\": No such image: {FamiliarReference(copy.From)} (no registry access; use mocker image bootstrap, load or import)");
-                    from = await LoadAsync(rec, ct).ConfigureAwait(false);
-                }
-                sourceIdentity = from.ImageId?.ToString() ?? "scratch";
-                viewMount = Path.Combine(workDir, "from-" + RandomHex(6));
-                Directory.CreateDirectory(viewMount);
-                if (from.TopChainId is not null)
-                {
-                    viewKey = "build-view-" + RandomHex(16);
-                    var vm = await b._snapshotter.ViewAsync(viewKey, from.TopChainId, ct).ConfigureAwait(false);
-                    MountHelper.MountAll(vm, viewMount);
-                }
-                sourceRoot = viewMount;
             }
             try
             {
-                var matched = new List<CopySource>();
-                foreach (var src in copy.Sources)
+                if (image.TopChainId is not null)
                 {
-                    List<CopySource> found;
-                    try
-                    {
-                        found = FileCopier.Expand(sourceRoot, src);
-                    }
-                    catch (FormatException e)
-                    {
-                        throw At(copy, $"{verb} failed: {src}: {e.Message}");
-                    }
-                    if (found.Count == 0)
-                    {
-                        if (PathMatch.HasMeta(src))
-                        {
-                            continue;
-                        }
-                        throw copy.From is null
-                            ? At(copy, $"{verb} failed: file not found in build context or excluded by .dockerignore: stat {src.TrimStart('/')}: file does not exist")
-                            : At(copy, $"{verb} failed: stat {src}: file does not exist in stage or image {copy.From}");
-                    }
-                    matched.AddRange(found);
+                    viewKey = "build-view-" + RandomHex(16);
+                    var vm = await b._snapshotter.ViewAsync(viewKey, image.TopChainId, ct).ConfigureAwait(false);
+                    MountHelper.MountAll(vm, viewMount);
                 }
-                if (matched.Count == 0)
-                {
-                    throw At(copy, $"{verb} failed: no source files were specified");
-                }
-                if (matched.Count > 1 && !destIsDir)
-                {
-                    throw At(copy, $"When using {verb} with more than one source file, the destination must be a directory and end with a /");
-                }
-                var checksum = copy.From is null
-                    ? await FileCopier.ChecksumAsync(matched, ct).ConfigureAwait(false)
-                    : sourceIdentity;
-                var kind = matched.Count > 1 ? "multi" : matched[0].IsDir ? "dir" : "file";
-                var createdBy = $"/bin/sh -c #(nop) {verb} {(copy.Chown is null ? "" : "--chown=" + copy.Chown + " ")}{(copy.Chmod is null ? "" : "--chmod=" + copy.Chmod + " ")}{kind}:{checksum} in {dest} ";
-                var key = BuildCache.ComputeKey(s.Image.ImageId?.ToString(),
-                    ["copy", createdBy, string.Join('\n', copy.Sources), copy.From ?? "", Serialize(cfg)]);
-                if (await TryCacheAsync(s, key, ct).ConfigureAwait(false))
-                {
-                    return;
-                }
-                var cid = ContainerLine();
-                var layer = await MutateAsync(s.Image.TopChainId, async rootfs =>
-                {
-                    var (uid, gid) = copy.Chown is null ? (0, 0) : FileCopier.ResolveOwner(rootfs, copy.Chown);
-                    var attrs = new FileCopier.Attributes(uid, gid, mode);
-                    foreach (var m in matched)
-                    {
-                        if (copy.IsAdd && !m.IsDir && SafeTarExtractor.LooksLikeArchive(m.FullPath))
-                        {
-                            var dir = FileCopier.MakeDirs(rootfs, dest, attrs);
-                            await using var fs = File.OpenRead(m.FullPath);
-                            await SafeTarExtractor.ExtractAsync(fs, dir, preserveOwner: true, ct).ConfigureAwait(false);
-                            continue;
-                        }
-                        await FileCopier.CopyAsync(m, rootfs, dest, destIsDir, attrs, ct).ConfigureAwait(false);
-                    }
-                }, ct).ConfigureAwait(false);
-                progress.Stream($"Removing intermediate container {cid}\n");
-                s.Image = await CommitAsync(s, cfg, createdBy, layer, ct).ConfigureAwait(false);
-                await StoreCacheAsync(s, key, ct).ConfigureAwait(false);
             }
-            finally
+            catch
             {
-                if (viewMount is not null)
-                {
-                    MountHelper.Unmount(viewMount);
-                    if (viewKey is not null)
-                    {
-                        await b._snapshotter.RemoveAsync(viewKey, CancellationToken.None).ConfigureAwait(false);
-                    }
-                }
+                await Release().ConfigureAwait(false);
+                throw;
             }
+            return new SourceView(viewMount, image.ImageId?.ToString() ?? "scratch", Release);
         }
 
         /// <summary>
@@ -725,7 +624,15 @@ public sealed class Builder(
             }
             else
             {
-                await b._snapshotter.CommitAsync(chain, active, ct).ConfigureAwait(false);
+                try
+                {
+                    await b._snapshotter.CommitAsync(chain, active, ct).ConfigureAwait(false);
+                }
+                catch (MockerException e) when (e.Kind == ErrorKind.Conflict)
+                {
+                    // A stage building in parallel committed the identical layer first (same COPY in two stages).
+                    await b._snapshotter.RemoveAsync(active, CancellationToken.None).ConfigureAwait(false);
+                }
             }
             return new NewLayer(blob, digest.DiffId, chain, digest.UncompressedSize);
         }

@@ -68,8 +68,8 @@ public static class FileCopier
     }
 
     /// <summary>
-    /// Expands one source (wildcards allowed in any component) under <paramref name="root"/>. Returns no entries when
-    /// nothing matches; the caller reports the "file not found" error.
+    /// Expands one source (wildcards allowed in any component, <c>**</c> for any depth) under <paramref name="root"/>.
+    /// Returns no entries when nothing matches; the caller reports the "file not found" error.
     /// </summary>
     public static List<CopySource> Expand(string root, string source)
     {
@@ -80,6 +80,12 @@ public static class FileCopier
             var next = new List<(string Rel, string Full)>();
             foreach (var (rel, full) in current)
             {
+                if (part == "**")
+                {
+                    // "**" matches any number of directories, none included (BuildKit copy, COPY --parents examples).
+                    AddDirectories(root, rel, full, next);
+                    continue;
+                }
                 if (PathMatch.HasMeta(part))
                 {
                     if (!Directory.Exists(full))
@@ -104,25 +110,50 @@ public static class FileCopier
             }
             current = next;
         }
-        return [.. current.Where(c => Path.Exists(c.Full)).Select(c => new CopySource(c.Rel, c.Full, Directory.Exists(c.Full)))];
+        return [.. current.Where(c => Path.Exists(c.Full)).DistinctBy(c => c.Rel).Select(c => new CopySource(c.Rel, c.Full, Directory.Exists(c.Full)))];
+    }
+
+    /// <summary>Adds <paramref name="full"/> and every real (not symlinked) directory below it, in sorted order.</summary>
+    private static void AddDirectories(string root, string rel, string full, List<(string Rel, string Full)> into)
+    {
+        if (!Directory.Exists(full))
+        {
+            return;
+        }
+        into.Add((rel, full));
+        foreach (var entry in Directory.EnumerateDirectories(full).Order(StringComparer.Ordinal))
+        {
+            if (new FileInfo(entry).LinkTarget is not null)
+            {
+                continue;
+            }
+            var name = Path.GetFileName(entry);
+            var r = rel.Length == 0 ? name : rel + "/" + name;
+            AddDirectories(root, r, ResolveInScope(root, r), into);
+        }
     }
 
     /// <summary>
     /// A checksum of the sources' content and metadata (relative path, type, mode, size, link target, sha256 of data),
     /// streamed file by file in sorted order: the cache input of a COPY/ADD step.
     /// </summary>
-    public static async Task<string> ChecksumAsync(IEnumerable<CopySource> sources, CancellationToken ct)
+    /// <remarks><paramref name="excluded"/> (COPY --exclude) takes a path relative to the source being copied.</remarks>
+    public static async Task<string> ChecksumAsync(IEnumerable<CopySource> sources, CancellationToken ct, Func<string, bool>? excluded = null)
     {
         using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var s in sources)
         {
-            await HashEntryAsync(h, s.FullPath, s.Rel, ct).ConfigureAwait(false);
+            await HashEntryAsync(h, s.FullPath, s.Rel, "", excluded, ct).ConfigureAwait(false);
         }
         return Convert.ToHexStringLower(h.GetHashAndReset());
     }
 
-    private static async Task HashEntryAsync(IncrementalHash h, string full, string rel, CancellationToken ct)
+    private static async Task HashEntryAsync(IncrementalHash h, string full, string rel, string inner, Func<string, bool>? excluded, CancellationToken ct)
     {
+        if (inner.Length > 0 && excluded is not null && excluded(inner))
+        {
+            return;
+        }
         var fi = new FileInfo(full);
         var mode = (int)File.GetUnixFileMode(full);
         if (fi.LinkTarget is { } link)
@@ -135,7 +166,8 @@ public static class FileCopier
             h.AppendData(Encoding.UTF8.GetBytes($"D\0{rel}\0{mode.ToString(CultureInfo.InvariantCulture)}\n"));
             foreach (var child in Directory.EnumerateFileSystemEntries(full).Order(StringComparer.Ordinal))
             {
-                await HashEntryAsync(h, child, rel + "/" + Path.GetFileName(child), ct).ConfigureAwait(false);
+                var name = Path.GetFileName(child);
+                await HashEntryAsync(h, child, rel + "/" + name, inner.Length == 0 ? name : inner + "/" + name, excluded, ct).ConfigureAwait(false);
             }
             return;
         }
@@ -157,12 +189,13 @@ public static class FileCopier
     /// Copies one source to <paramref name="dest"/> (an absolute container path) inside <paramref name="rootfs"/>.
     /// <paramref name="destIsDir"/>: the destination names a directory (trailing "/" or several sources).
     /// </summary>
-    public static async Task CopyAsync(CopySource src, string rootfs, string dest, bool destIsDir, Attributes attrs, CancellationToken ct)
+    /// <remarks><paramref name="excluded"/> (COPY --exclude) takes a path relative to a directory source; a match is skipped with everything under it.</remarks>
+    public static async Task CopyAsync(CopySource src, string rootfs, string dest, bool destIsDir, Attributes attrs, CancellationToken ct, Func<string, bool>? excluded = null)
     {
         if (src.IsDir)
         {
             var dir = MakeDirs(rootfs, dest, attrs);
-            await CopyDirContentsAsync(src.FullPath, dir, attrs, ct).ConfigureAwait(false);
+            await CopyDirContentsAsync(src.FullPath, dir, "", attrs, excluded, ct).ConfigureAwait(false);
             return;
         }
         var resolvedDest = ResolveInScope(rootfs, dest);
@@ -210,11 +243,16 @@ public static class FileCopier
         return i <= 0 ? "/" : t[..i];
     }
 
-    private static async Task CopyDirContentsAsync(string srcDir, string destDir, Attributes attrs, CancellationToken ct)
+    private static async Task CopyDirContentsAsync(string srcDir, string destDir, string inner, Attributes attrs, Func<string, bool>? excluded, CancellationToken ct)
     {
         foreach (var entry in Directory.EnumerateFileSystemEntries(srcDir).Order(StringComparer.Ordinal))
         {
             var name = Path.GetFileName(entry);
+            var rel = inner.Length == 0 ? name : inner + "/" + name;
+            if (excluded is not null && excluded(rel))
+            {
+                continue;
+            }
             var target = Path.Combine(destDir, name);
             var fi = new FileInfo(entry);
             if (fi.LinkTarget is { } link)
@@ -233,7 +271,7 @@ public static class FileCopier
                 Directory.CreateDirectory(target);
                 File.SetUnixFileMode(target, attrs.Mode ?? File.GetUnixFileMode(entry));
                 Chown(target, attrs.Uid, attrs.Gid);
-                await CopyDirContentsAsync(entry, target, attrs, ct).ConfigureAwait(false);
+                await CopyDirContentsAsync(entry, target, rel, attrs, excluded, ct).ConfigureAwait(false);
                 Directory.SetLastWriteTimeUtc(target, Directory.GetLastWriteTimeUtc(entry));
             }
             else
@@ -269,6 +307,9 @@ public static class FileCopier
             File.Delete(target);
         }
     }
+
+    /// <summary>lchown(2); throws MockerException(Internal) with errno text.</summary>
+    public static void Lchown(string path, int uid, int gid) => Chown(path, uid, gid);
 
     private static void Chown(string path, int uid, int gid)
     {

@@ -20,6 +20,12 @@ public sealed record BuildOptions
     /// <summary>Network for RUN: "host" (default, as the issue requires) or "none".</summary>
     public string? NetworkMode { get; init; }
     public IReadOnlyList<string> CacheFrom { get; init; } = [];
+    /// <summary>
+    /// --secret values by id (the bytes of <c>src=file</c> or <c>env=VAR</c>), for <c>RUN --mount=type=secret,id=…</c>:
+    /// mounted read-only (or exported as an environment variable) only for the RUN that asks, never in a layer,
+    /// the cache key or history.
+    /// </summary>
+    public IReadOnlyDictionary<string, byte[]> Secrets { get; init; } = new Dictionary<string, byte[]>();
 }
 
 /// <summary>A failed build step. <see cref="Code"/> becomes errorDetail.code (a RUN's exit code, else 1).</summary>

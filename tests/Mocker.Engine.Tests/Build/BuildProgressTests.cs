@@ -16,7 +16,7 @@ public class BuildProgressTests
     public async Task SplitUtf8SequencesAreJoinedAcrossChunks()
     {
         var sink = new Collect();
-        var write = new BuildProgress(sink, quiet: false).OutputWriter();
+        var write = new StageOutput(new BuildProgress(sink, quiet: false)).OutputWriter();
         var bytes = "héllo\n"u8.ToArray();
         await write(bytes.AsMemory(0, 2));
         await write(bytes.AsMemory(2));
@@ -45,5 +45,20 @@ public class BuildProgressTests
         p.Final("sha256:abc");
         Assert.Equal(2, sink.Messages.Count);
         Assert.Equal("sha256:abc", sink.Messages[1].aux!.ID);
+    }
+
+    [Fact]
+    public void StageOutputHandsOverWholeLinesInOrder()
+    {
+        var sink = new Collect();
+        var p = new BuildProgress(sink, quiet: false);
+        var a = new StageOutput(p);
+        var b = new StageOutput(p);
+        a.Stream("a1 part");
+        b.Stream("b1\nb2 ");
+        a.Stream(" end\na2");
+        b.Stream("x\n");
+        a.Flush();
+        Assert.Equal(["b1\n", "a1 part end\n", "b2 x\n", "a2"], sink.Messages.Select(m => m.stream!).ToArray());
     }
 }

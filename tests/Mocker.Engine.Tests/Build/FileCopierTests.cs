@@ -32,6 +32,8 @@ public sealed class FileCopierTests : IDisposable
     [InlineData("?.md", new[] { "c.md" })]
     [InlineData("src/*/deep.txt", new[] { "src/nested/deep.txt" })]
     [InlineData("nomatch*", new string[0])]
+    [InlineData("**/*.txt", new[] { "a.txt", "b.txt", "src/nested/deep.txt" })]
+    [InlineData("src/**/deep.txt", new[] { "src/nested/deep.txt" })]
     public void Wildcards(string pattern, string[] expected) =>
         Assert.Equal(expected, FileCopier.Expand(Ctx, pattern).Select(s => s.Rel));
 

@@ -133,6 +133,22 @@ public class InstructionTests
     }
 
     [Fact]
+    public void FromNamesAreExpandedWithGlobalArgsBeforeResolvingStages()
+    {
+        var parsed = DockerfileParser.Parse("""
+            ARG BASE=builder
+            ARG ALT=${BASE}
+            FROM busybox AS builder
+            FROM busybox AS other
+            FROM ${ALT}
+            """);
+        Assert.Equal([0, 2], BuildPlan.Create(parsed, "Mockerfile", null).NeededStages);
+        Assert.Equal([1, 2], BuildPlan.Create(parsed, "Mockerfile", null, new Dictionary<string, string?> { ["ALT"] = "other" }).NeededStages);
+        var mounts = DockerfileParser.Parse("FROM busybox AS a\nFROM busybox AS b\nFROM busybox\nRUN --mount=from=a,target=/a true\n");
+        Assert.Equal([0, 2], BuildPlan.Create(mounts, "Mockerfile", null).NeededStages);
+    }
+
+    [Fact]
     public void InstructionBeforeFromFails()
     {
         var e = Assert.Throws<BuildException>(() => BuildPlan.Create(DockerfileParser.Parse("RUN x\nFROM a\n"), "Mockerfile", null));

@@ -22,9 +22,12 @@ public static class InstructionParser
         }
     }
 
+    /// <summary>Flags BuildKit accepts several times on one instruction.</summary>
+    private static readonly HashSet<string> RepeatableFlags = ["mount", "exclude"];
+
     private static Instruction ParseCore(Node node)
     {
-        var flags = ParseFlags(node.Flags);
+        var (flags, repeated) = ParseFlags(node.Flags);
         var a = node.Args;
         switch (node.Keyword)
         {
@@ -41,9 +44,15 @@ public static class InstructionParser
                 }
                 return new FromInstruction(node, a[0], stage, flags.GetValueOrDefault("platform"));
             case "run":
-                Allow(flags, "network");
+                Allow(flags, "network", "mount");
                 RequireArgs(a);
-                return new RunInstruction(node, a, !node.IsJson, flags.GetValueOrDefault("network"));
+                var network = flags.GetValueOrDefault("network");
+                if (network is not (null or "default" or "none" or "host"))
+                {
+                    throw new FormatException($"unsupported network mode \"{network}\": use default, none or host");
+                }
+                return new RunInstruction(node, a, !node.IsJson, network,
+                    [.. repeated.GetValueOrDefault("mount", []).Select(m => RunMounts.Parse(m ?? ""))]);
             case "cmd":
                 Allow(flags);
                 return new CmdInstruction(node, a, !node.IsJson);
@@ -82,18 +91,31 @@ public static class InstructionParser
                 var isAdd = node.Keyword == "add";
                 if (isAdd)
                 {
-                    Allow(flags, "chown", "chmod");
+                    Allow(flags, "chown", "chmod", "link", "exclude", "checksum");
                 }
                 else
                 {
-                    Allow(flags, "from", "chown", "chmod");
+                    Allow(flags, "from", "chown", "chmod", "link", "parents", "exclude");
                 }
                 if (a.Count < 2)
                 {
                     throw new FormatException("requires at least two arguments, but only one was provided. Destination could not be determined");
                 }
-                return new CopyInstruction(node, [.. a.Take(a.Count - 1)], a[^1], flags.GetValueOrDefault("from"),
-                    flags.GetValueOrDefault("chown"), flags.GetValueOrDefault("chmod"), isAdd);
+                var markers = node.Heredocs.Select(h => h.Marker).ToHashSet(StringComparer.Ordinal);
+                var checksum = flags.GetValueOrDefault("checksum");
+                if (checksum is not null && !checksum.StartsWith("sha256:", StringComparison.Ordinal))
+                {
+                    throw new FormatException($"unsupported checksum \"{checksum}\": expected sha256:<64 hex digits>");
+                }
+                return new CopyInstruction(node, [.. a.Take(a.Count - 1).Where(w => !markers.Contains(w))], a[^1], flags.GetValueOrDefault("from"),
+                    flags.GetValueOrDefault("chown"), flags.GetValueOrDefault("chmod"), isAdd)
+                {
+                    Link = Bool(flags, "link"),
+                    Parents = Bool(flags, "parents"),
+                    Excludes = [.. repeated.GetValueOrDefault("exclude", []).Select(e => e ?? "")],
+                    Checksum = checksum,
+                    Heredocs = [.. node.Heredocs.Where(h => a.Take(a.Count - 1).Contains(h.Marker))],
+                };
             case "volume":
                 Allow(flags);
                 RequireArgs(a);
@@ -190,21 +212,50 @@ public static class InstructionParser
         return list;
     }
 
-    private static Dictionary<string, string?> ParseFlags(IReadOnlyList<string> words)
+    private static (Dictionary<string, string?> Single, Dictionary<string, List<string?>> Repeated) ParseFlags(IReadOnlyList<string> words)
     {
         var d = new Dictionary<string, string?>(StringComparer.Ordinal);
+        var repeated = new Dictionary<string, List<string?>>(StringComparer.Ordinal);
         foreach (var w in words)
         {
             var body = w[2..];
             var eq = body.IndexOf('=', StringComparison.Ordinal);
             var name = eq < 0 ? body : body[..eq];
             var value = eq < 0 ? null : Unquote(body[(eq + 1)..]);
-            if (!d.TryAdd(name, value))
+            if (RepeatableFlags.Contains(name))
+            {
+                if (value is null)
+                {
+                    throw new FormatException($"missing a value on flag: {name}");
+                }
+                if (!repeated.TryGetValue(name, out var list))
+                {
+                    repeated[name] = list = [];
+                    d[name] = value;
+                }
+                list.Add(value);
+            }
+            else if (!d.TryAdd(name, value))
             {
                 throw new FormatException($"Duplicate flag specified: {name}");
             }
         }
-        return d;
+        return (d, repeated);
+    }
+
+    /// <summary>A Go-style boolean flag: "--link", "--link=true", "--link=false".</summary>
+    private static bool Bool(Dictionary<string, string?> flags, string name)
+    {
+        if (!flags.TryGetValue(name, out var v))
+        {
+            return false;
+        }
+        return v switch
+        {
+            null or "" or "true" or "1" => true,
+            "false" or "0" => false,
+            _ => throw new FormatException($"expecting boolean value for flag {name}, not: {v}"),
+        };
     }
 
     private static string Unquote(string v) =>

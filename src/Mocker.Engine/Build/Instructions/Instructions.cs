@@ -25,8 +25,49 @@ public sealed record FromInstruction(Node Node, string BaseName, string? StageNa
         this with { BaseName = lex.ProcessWord(BaseName, env), Platform = Platform is null ? null : lex.ProcessWord(Platform, env) };
 }
 
-/// <summary>RUN in shell form (<see cref="PrependShell"/>: one command string run by SHELL) or exec form.</summary>
-public sealed record RunInstruction(Node Node, IReadOnlyList<string> Command, bool PrependShell, string? Network) : Instruction(Node);
+/// <summary>
+/// RUN in shell form (<see cref="PrependShell"/>: one command string run by SHELL) or exec form, with its
+/// <c>--mount</c>s and <c>--network</c>. Here-documents are <see cref="Node"/>.Heredocs.
+/// </summary>
+public sealed record RunInstruction(Node Node, IReadOnlyList<string> Command, bool PrependShell, string? Network, IReadOnlyList<RunMount> Mounts) : Instruction(Node)
+{
+    /// <summary>BuildKit expands the mount options (source, target, id, from) with the build's variables.</summary>
+    public override Instruction Expand(ShellLex lex, Func<string, string?> env) => this with
+    {
+        Mounts = [.. Mounts.Select(m => m with
+        {
+            Target = lex.ProcessWord(m.Target, env),
+            Source = m.Source is null ? null : lex.ProcessWord(m.Source, env),
+            From = m.From is null ? null : lex.ProcessWord(m.From, env),
+            Id = m.Id is null ? null : lex.ProcessWord(m.Id, env),
+        })],
+    };
+}
+
+/// <summary>
+/// One <c>RUN --mount</c> (dockerfile-reference "RUN --mount"): <see cref="Type"/> is bind, cache, tmpfs or secret;
+/// <see cref="Target"/> the absolute or workdir-relative path in the container; bind: <see cref="Source"/> in
+/// <see cref="From"/> (stage, image, or the context when null), read-only unless <see cref="ReadWrite"/> (writes are
+/// discarded); cache: <see cref="Id"/> (default: the target), <see cref="Sharing"/> shared|private|locked, <see cref="Mode"/>,
+/// <see cref="From"/>/<see cref="Source"/> (what a new cache starts with),
+/// <see cref="Uid"/>, <see cref="Gid"/>; tmpfs: <see cref="Size"/> in bytes (0 = unlimited); secret: <see cref="Id"/>,
+/// <see cref="Required"/>, <see cref="Env"/> (also, or only when no target was given, an environment variable),
+/// <see cref="Mode"/> (default 0400), <see cref="Uid"/>, <see cref="Gid"/>. An env-only secret has an empty target.
+/// </summary>
+public sealed record RunMount(string Type, string Target)
+{
+    public string? Source { get; init; }
+    public string? From { get; init; }
+    public bool ReadWrite { get; init; }
+    public string? Id { get; init; }
+    public string Sharing { get; init; } = "shared";
+    public int? Mode { get; init; }
+    public int Uid { get; init; }
+    public int Gid { get; init; }
+    public long Size { get; init; }
+    public bool Required { get; init; }
+    public string? Env { get; init; }
+}
 
 public sealed record CmdInstruction(Node Node, IReadOnlyList<string> Command, bool PrependShell) : Instruction(Node);
 
@@ -62,15 +103,28 @@ public sealed record ExposeInstruction(Node Node, IReadOnlyList<string> Ports) :
         this with { Ports = [.. Ports.SelectMany(p => lex.ProcessWords(p, env))] };
 }
 
-/// <summary>COPY/ADD [--from=…] [--chown=…] [--chmod=…] src… dest.</summary>
+/// <summary>
+/// COPY/ADD [--from=…] [--chown=…] [--chmod=…] [--link] [--parents] [--exclude=…]… [--checksum=…] src… dest.
+/// <see cref="Sources"/> are the path (or URL) sources; here-document sources are <see cref="Heredocs"/> (the file
+/// name is the delimiter), their bodies expanded unless the delimiter was quoted.
+/// </summary>
 public sealed record CopyInstruction(Node Node, IReadOnlyList<string> Sources, string Dest, string? From, string? Chown, string? Chmod, bool IsAdd) : Instruction(Node)
 {
+    public bool Link { get; init; }
+    public bool Parents { get; init; }
+    public IReadOnlyList<string> Excludes { get; init; } = [];
+    public string? Checksum { get; init; }
+    public IReadOnlyList<Heredoc> Heredocs { get; init; } = [];
+
     public override Instruction Expand(ShellLex lex, Func<string, string?> env) => this with
     {
         Sources = [.. Sources.Select(s => lex.ProcessWord(s, env))],
         Dest = lex.ProcessWord(Dest, env),
         Chown = Chown is null ? null : lex.ProcessWord(Chown, env),
         Chmod = Chmod is null ? null : lex.ProcessWord(Chmod, env),
+        Excludes = [.. Excludes.Select(e => lex.ProcessWord(e, env))],
+        Checksum = Checksum is null ? null : lex.ProcessWord(Checksum, env),
+        Heredocs = [.. Heredocs.Select(h => h.Expand ? h with { Content = lex.ProcessHeredoc(h.Content, env) } : h)],
     };
 }
 
@@ -95,7 +149,7 @@ public sealed record StopsignalInstruction(Node Node, string Signal) : Instructi
     public override Instruction Expand(ShellLex lex, Func<string, string?> env) => this with { Signal = lex.ProcessWord(Signal, env) };
 }
 
-/// <summary>ONBUILD trigger, stored verbatim in the image config (executed by a later build; not in this cut).</summary>
+/// <summary>ONBUILD trigger, stored verbatim in the image config and run by a build that uses the image in FROM.</summary>
 public sealed record OnbuildInstruction(Node Node, string Expression) : Instruction(Node);
 
 public sealed record HealthcheckInstruction(Node Node, HealthConfig Health) : Instruction(Node);

@@ -9,8 +9,10 @@ namespace Mocker.Engine.Build.Parser;
 /// (<c># escape=\</c> or <c># escape=`</c>; <c># syntax=</c> accepted and ignored with a warning), comments, blank lines,
 /// line continuations with the escape character (comment and blank lines inside a continuation are skipped),
 /// case-insensitive keywords, "--flag" words, JSON exec form with fallback to shell form when the JSON is invalid.
-/// Semantics (expansion, typing) live in Build/Instructions and Build/Shell. Heredocs (<c>&lt;&lt;EOF</c>) are
-/// not recognised yet: a node keeps its original text so the later heredoc pass can re-read it.
+/// here-documents for shell-form RUN, COPY and ADD (<c>&lt;&lt;EOF</c>, <c>&lt;&lt;-EOF</c>, quoted delimiters, several
+/// on one line; the bodies follow the instruction line in marker order). Semantics (expansion, typing) live in
+/// Build/Instructions and Build/Shell. Hostile input is bounded: a physical line longer than <see cref="MaxLineLength"/>,
+/// an unterminated heredoc and a line continuation at end of file are errors; every pass is linear in the input.
 /// Errors: <see cref="BuildException"/> "file:line:column: message".
 /// </summary>
 public static partial class DockerfileParser
@@ -21,8 +23,15 @@ public static partial class DockerfileParser
         "maintainer", "onbuild", "run", "shell", "stopsignal", "user", "volume", "workdir",
     ];
 
-    [GeneratedRegex(@"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")]
+    /// <summary>The longest physical line or joined instruction accepted, in characters (1 MiB).</summary>
+    public const int MaxLineLength = 1 << 20;
+
+    // Linear on any input (no lazy quantifier before a trailing \s*$): the value is trimmed in code.
+    [GeneratedRegex(@"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=(.*)$")]
     private static partial Regex DirectiveRegex();
+
+    [GeneratedRegex(@"^[0-9]*<<(-?)([^<].*)$")]
+    private static partial Regex HeredocRegex();
 
     /// <summary>Parses the whole text; <paramref name="fileName"/> prefixes error messages.</summary>
     public static ParseResult Parse(string text, string fileName = "Mockerfile")
@@ -31,6 +40,13 @@ public static partial class DockerfileParser
         if (lines.Length > 0 && lines[0].StartsWith('\uFEFF'))
         {
             lines[0] = lines[0][1..];
+        }
+        for (var n = 0; n < lines.Length; n++)
+        {
+            if (lines[n].Length > MaxLineLength)
+            {
+                throw Error(fileName, n + 1, 1, $"line is too long: {lines[n].Length} characters (the limit is {MaxLineLength})");
+            }
         }
         var warnings = new List<string>();
         var escape = '\\';
@@ -44,7 +60,11 @@ public static partial class DockerfileParser
                 break;
             }
             var name = m.Groups[1].Value.ToLowerInvariant();
-            var value = m.Groups[2].Value;
+            var value = m.Groups[2].Value.Trim();
+            if (value.Length == 0)
+            {
+                break;
+            }
             if (name is not ("escape" or "syntax" or "check"))
             {
                 // An unknown directive is an ordinary comment, and ends the directive block (Docker's rule).
@@ -98,12 +118,29 @@ public static partial class DockerfileParser
                 original.Append('\n').Append(next);
                 (line, ended) = TrimContinuation(next, escape);
                 sb.Append(line);
+                if (sb.Length > MaxLineLength)
+                {
+                    throw Error(fileName, start, 1, $"instruction is too long: more than {MaxLineLength} characters after joining continuation lines");
+                }
+            }
+            if (!ended)
+            {
+                throw Error(fileName, start, 1, $"unexpected end of file: the line continuation at line {i + 1} is not followed by a line");
             }
             if (sb.ToString().Trim().Length == 0)
             {
                 continue;
             }
-            nodes.Add(ParseLine(sb.ToString(), escape, fileName, start, i + 1, original.ToString()));
+            var node = ParseLine(sb.ToString(), escape, fileName, start, i + 1, original.ToString());
+            if (node.Keyword is "run" or "copy" or "add" && !node.IsJson)
+            {
+                var heredocs = ReadHeredocs(node, lines, ref i, escape, fileName);
+                if (heredocs.Count > 0)
+                {
+                    node = node with { Heredocs = heredocs, EndLine = i + 1 };
+                }
+            }
+            nodes.Add(node);
         }
         return new ParseResult(nodes, escape, warnings);
     }
@@ -119,7 +156,8 @@ public static partial class DockerfileParser
         if (!Keywords.Contains(keyword))
         {
             var suggestion = Suggest(keyword);
-            throw Error(fileName, startLine, 1, $"unknown instruction: {word}" + (suggestion is null ? "" : $" (did you mean {suggestion.ToUpperInvariant()}?)"));
+            var shown = word.Length > 64 ? word[..64] + "…" : word;
+            throw Error(fileName, startLine, 1, $"unknown instruction: {shown}" + (suggestion is null ? "" : $" (did you mean {suggestion.ToUpperInvariant()}?)"));
         }
         var (flags, args) = ExtractFlags(rest);
         var node = new Node { Keyword = keyword, Flags = flags, StartLine = startLine, EndLine = endLine, Original = original.TrimEnd() };
@@ -143,6 +181,89 @@ public static partial class DockerfileParser
         }
     }
 
+    /// <summary>
+    /// Finds the heredoc markers among the instruction's words (BuildKit parser.ParseHeredoc: a word
+    /// <c>[n]&lt;&lt;[-]delimiter</c>) and consumes their bodies from the lines after <paramref name="i"/>, advancing it
+    /// past the last delimiter line.
+    /// </summary>
+    private static List<Heredoc> ReadHeredocs(Node node, string[] lines, ref int i, char escape, string fileName)
+    {
+        var words = node.Keyword == "run" ? (node.Args.Count == 0 ? [] : ParseWords(node.Args[0], escape)) : node.Args;
+        var result = new List<Heredoc>();
+        foreach (var word in words)
+        {
+            var m = HeredocRegex().Match(word);
+            if (!m.Success)
+            {
+                continue;
+            }
+            var chomp = m.Groups[1].Value == "-";
+            var (name, quoted) = HeredocName(m.Groups[2].Value, escape);
+            if (name.Length == 0)
+            {
+                throw Error(fileName, node.StartLine, 1, $"{node.Keyword.ToUpperInvariant()}: invalid heredoc delimiter in \"{word}\"");
+            }
+            var content = new StringBuilder();
+            var raw = new StringBuilder();
+            var startedAt = i + 1;
+            while (true)
+            {
+                i++;
+                if (i >= lines.Length)
+                {
+                    throw Error(fileName, node.StartLine, 1,
+                        $"{node.Keyword.ToUpperInvariant()}: unterminated heredoc <<{(chomp ? "-" : "")}{name} (the delimiter line \"{name}\" was not found after line {startedAt})");
+                }
+                var body = lines[i];
+                raw.Append(body).Append('\n');
+                var text = chomp ? body.TrimStart('\t') : body;
+                if (text == name)
+                {
+                    break;
+                }
+                content.Append(text).Append('\n');
+            }
+            result.Add(new Heredoc(word, name, content.ToString(), !quoted, chomp, raw.ToString()));
+        }
+        return result;
+    }
+
+    /// <summary>The delimiter with quotes and escapes removed; quoted when any part was quoted or escaped (POSIX 2.7.4).</summary>
+    private static (string Name, bool Quoted) HeredocName(string word, char escape)
+    {
+        var sb = new StringBuilder();
+        var quoted = false;
+        char quote = '\0';
+        foreach (var c in word)
+        {
+            if (quote != '\0')
+            {
+                if (c == quote)
+                {
+                    quote = '\0';
+                }
+                else
+                {
+                    sb.Append(c);
+                }
+            }
+            else if (c is '"' or '\'')
+            {
+                quote = c;
+                quoted = true;
+            }
+            else if (c == escape)
+            {
+                quoted = true;
+            }
+            else
+            {
+                sb.Append(c);
+            }
+        }
+        return (sb.ToString(), quoted);
+    }
+
     internal static BuildException Error(string fileName, int line, int column, string message) =>
         new($"{fileName}:{line}:{column}: {message}");
 
@@ -158,15 +279,16 @@ public static partial class DockerfileParser
 
     private static (IReadOnlyList<string> Flags, string Remaining) ExtractFlags(string rest)
     {
+        // Index-based so a line of many flags stays linear.
         var flags = new List<string>();
-        var s = rest;
-        while (s.StartsWith("--", StringComparison.Ordinal))
+        var p = 0;
+        while (string.CompareOrdinal(rest, p, "--", 0, 2) == 0)
         {
-            var end = 0;
+            var end = p;
             char quote = '\0';
-            while (end < s.Length)
+            while (end < rest.Length)
             {
-                var c = s[end];
+                var c = rest[end];
                 if (quote != '\0')
                 {
                     if (c == quote)
@@ -184,16 +306,19 @@ public static partial class DockerfileParser
                 }
                 end++;
             }
-            var flag = s[..end];
+            var flag = rest[p..end];
+            while (end < rest.Length && rest[end] is ' ' or '\t')
+            {
+                end++;
+            }
+            p = end;
             if (flag == "--")
             {
-                s = s[end..].TrimStart(' ', '\t');
                 break;
             }
             flags.Add(flag);
-            s = s[end..].TrimStart(' ', '\t');
         }
-        return (flags, s);
+        return (flags, rest[p..]);
     }
 
     private static Node ParseOnbuild(Node node, string rest, char escape, string fileName, int start, int end)
@@ -366,6 +491,10 @@ public static partial class DockerfileParser
 
     private static string? Suggest(string word)
     {
+        if (word.Length > 32)
+        {
+            return null;
+        }
         string? best = null;
         var bestDistance = int.MaxValue;
         foreach (var k in Keywords)

@@ -19,6 +19,9 @@ public sealed record Node
     public string Original { get; init; } = "";
     public Node? Next { get; init; }
 
+    /// <summary>The here-documents of a shell-form RUN, COPY or ADD, in the order their markers appear.</summary>
+    public IReadOnlyList<Heredoc> Heredocs { get; init; } = [];
+
     /// <summary>BuildKit's golden-test dump: <c>(keyword ["--flag"] "arg" …)</c>, ONBUILD wrapping its child.</summary>
     public string Dump()
     {
@@ -35,9 +38,22 @@ public sealed record Node
         {
             sb.Append(" \"").Append(a.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)).Append('"');
         }
+        foreach (var h in Heredocs)
+        {
+            sb.Append(" (heredoc ").Append(h.Name).Append(h.Expand ? "" : " noexpand").Append(h.Chomp ? " chomp" : "").Append(" \"")
+                .Append(h.Content.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal)).Append("\")");
+        }
         return sb.Append(')').ToString();
     }
 }
 
 /// <summary>The result of parsing a Mockerfile: the instructions in order, the escape character in force and warnings.</summary>
 public sealed record ParseResult(IReadOnlyList<Node> Nodes, char EscapeToken, IReadOnlyList<string> Warnings);
+
+/// <summary>
+/// One here-document (dockerfile-reference "Here-Documents"; POSIX shell 2.7.4): <see cref="Marker"/> is the word as
+/// written ("&lt;&lt;-'EOF'"), <see cref="Name"/> the delimiter, <see cref="Content"/> the body with a final newline and,
+/// when <see cref="Chomp"/> (<c>&lt;&lt;-</c>), leading tabs removed; <see cref="Expand"/> is false when any part of the
+/// delimiter was quoted. <see cref="Raw"/> is the body lines and the delimiter line exactly as written, for a shell.
+/// </summary>
+public sealed record Heredoc(string Marker, string Name, string Content, bool Expand, bool Chomp, string Raw);

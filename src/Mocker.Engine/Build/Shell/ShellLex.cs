@@ -7,12 +7,27 @@ namespace Mocker.Engine.Build.Shell;
 /// single quotes are literal; inside double quotes the escape character escapes only <c>"</c>, <c>$</c> and itself;
 /// outside quotes it escapes any character (a trailing one is dropped); <c>$VAR</c>, <c>${VAR}</c>,
 /// <c>${VAR:-default}</c>, <c>${VAR-default}</c>, <c>${VAR:+alt}</c>, <c>${VAR+alt}</c>, <c>${VAR:?msg}</c>, <c>${VAR?msg}</c>
-/// are expanded (unset = empty). Errors: <see cref="FormatException"/> with lex.go's wording.
+/// are expanded (unset = empty). The output of one call is bounded by <see cref="MaxExpansion"/> characters and nesting of
+/// <c>${…}</c> by <see cref="MaxDepth"/>, so chains of ARGs that double in size fail instead of exhausting memory.
+/// Errors: <see cref="FormatException"/> with lex.go's wording.
 /// </summary>
 public sealed class ShellLex(char escape = '\\')
 {
     /// <summary>The escape character in force (the Mockerfile's <c># escape=</c> directive).</summary>
     public char EscapeToken => escape;
+
+    /// <summary>The most characters one expansion may produce (1 MiB).</summary>
+    public const int MaxExpansion = 1 << 20;
+
+    /// <summary>The deepest nesting of <c>${…}</c> accepted.</summary>
+    public const int MaxDepth = 64;
+
+    /// <summary>
+    /// Expands a here-document body as POSIX 2.7.4 does for an unquoted delimiter: only <c>$</c> expansions; quotes are
+    /// literal; the escape character escapes only <c>$</c> and itself (COPY/ADD &lt;&lt;EOF).
+    /// </summary>
+    public string ProcessHeredoc(string body, Func<string, string?> env) =>
+        new Scanner(body, env, escape, split: false, heredoc: true).Run().Joined;
 
     /// <summary>Expands <paramref name="word"/> into one string (quotes removed, no splitting): ENV/LABEL values, WORKDIR, USER…</summary>
     public string ProcessWord(string word, Func<string, string?> env) =>
@@ -37,9 +52,11 @@ public sealed class ShellLex(char escape = '\\')
         return k => map.TryGetValue(k, out var v) ? v : null;
     }
 
-    private sealed class Scanner(string text, Func<string, string?> env, char escape, bool split)
+    private sealed class Scanner(string text, Func<string, string?> env, char escape, bool split, bool heredoc = false)
     {
         private int _pos;
+        private long _produced;
+        private int _depth;
         private readonly StringBuilder _joined = new();
         private readonly List<string> _words = [];
         private readonly StringBuilder _word = new();
@@ -53,7 +70,22 @@ public sealed class ShellLex(char escape = '\\')
             while (_pos < text.Length)
             {
                 var c = text[_pos++];
-                if (c == '\'')
+                if (heredoc)
+                {
+                    if (c == '$')
+                    {
+                        AddUnquoted(ProcessDollar());
+                    }
+                    else if (c == escape && _pos < text.Length && (text[_pos] == '$' || text[_pos] == escape))
+                    {
+                        AddUnquoted(text[_pos++].ToString());
+                    }
+                    else
+                    {
+                        AddUnquoted(c.ToString());
+                    }
+                }
+                else if (c == '\'')
                 {
                     AddQuoted(ReadSingleQuoted());
                 }
@@ -168,6 +200,28 @@ public sealed class ShellLex(char escape = '\\')
         }
 
         private string ProcessDollar()
+        {
+            if (++_depth > MaxDepth)
+            {
+                throw new FormatException($"variable substitutions are nested deeper than {MaxDepth} levels");
+            }
+            try
+            {
+                var value = ProcessDollarCore();
+                _produced += value.Length;
+                if (_produced > MaxExpansion)
+                {
+                    throw new FormatException($"variable expansion produces more than {MaxExpansion} characters");
+                }
+                return value;
+            }
+            finally
+            {
+                _depth--;
+            }
+        }
+
+        private string ProcessDollarCore()
         {
             if (_pos >= text.Length)
             {
