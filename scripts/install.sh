@@ -22,7 +22,7 @@ esac
 
 # Runtime dependencies: runc (OCI runtime), conmon (per-container monitor), busybox-static (image bootstrap),
 # iptables (port publishing), tini (init), ca-certificates.
-packages=(runc conmon busybox-static iptables tini ca-certificates)
+packages=(runc conmon busybox-static iptables tini ca-certificates docker-registry apache2-utils openssl)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -49,6 +49,10 @@ catch (Exception ex) when (ex is InvalidOperationException or IOException or Una
     return 1;
 }
 
+// On a 2-core host the pool starts with 2 workers; the container start path briefly blocks a few
+// (conmon sync pipe, hijacked streams), and pool growth at 1 thread/500 ms showed up as 0.9 s outliers.
+ThreadPool.SetMinThreads(16, 16);
+
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
 builder.Logging.ClearProviders();
 builder.Logging.AddSimpleConsole(o =>

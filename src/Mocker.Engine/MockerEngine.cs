@@ -56,5 +56,9 @@ public sealed class MockerEngine : IMockerEngine
         return new MockerEngine(options, containers, images, builder);
     }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public ValueTask DisposeAsync()
+    {
+        _containers.Dispose();
+        return ValueTask.CompletedTask;
+    }
 }
