@@ -223,4 +223,27 @@ public sealed class RawApiTests(DaemonFixture fixture)
             }
         }
     }
+
+    [Fact]
+    public async Task Resize_sets_the_containers_terminal_size()
+    {
+        var name = Names.Unique("resize");
+        Expect.Ok(await _d.DockerAsync("run", "-d", "-t", "--name", name, "busybox", "sleep", "100"));
+        try
+        {
+            await PostExpectingAsync($"/containers/{name}/resize?h=41&w=123", HttpStatusCode.OK);
+            // conmon applies the size asynchronously after the request returns; each exec takes tens of milliseconds,
+            // so a bounded number of reads observes it without any sleep.
+            var size = "";
+            for (var attempt = 0; attempt < 20 && size != "41 123"; attempt++)
+            {
+                size = Expect.Ok(await _d.DockerAsync("exec", name, "stty", "-F", "/dev/console", "size")).Stdout.Trim();
+            }
+            Assert.Equal("41 123", size);
+        }
+        finally
+        {
+            await _d.DockerAsync("rm", "-f", name);
+        }
+    }
 }

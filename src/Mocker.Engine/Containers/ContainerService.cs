@@ -1309,6 +1309,8 @@ public sealed class ContainerService : IContainerService, IDisposable
         }, ct).ConfigureAwait(false);
         x.Dir = dir;
         var session = new AttachSession(true, new AttachOptions(x.Config.AttachStdin, x.Config.AttachStdout || x.Config.AttachStderr, x.Config.AttachStderr, true, false), _ => { });
+        var exitRecorded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        session.CompleteAfter(exitRecorded.Task);
         try
         {
             session.Connect(await ConmonMonitor.ConnectAttachAsync(dir, ct).ConfigureAwait(false));
@@ -1323,6 +1325,7 @@ public sealed class ContainerService : IContainerService, IDisposable
         {
             var failure = RuncRuntime.CleanMessage(started.Message ?? "exec failed");
             x.ExitCode = failure.Contains("executable file not found", StringComparison.Ordinal) ? 127 : 126;
+            exitRecorded.SetResult();
             session.Replay(new LogEntry(StdStream.Stdout, DateTimeOffset.UtcNow, Encoding.UTF8.GetBytes($"OCI runtime exec failed: {failure}: unknown\r\n")));
             session.Complete();
             exec.Dispose();
@@ -1336,6 +1339,7 @@ public sealed class ContainerService : IContainerService, IDisposable
             var exit = await exec.ReadSyncAsync().ConfigureAwait(false);
             x.ExitCode = exit.Data >= 0 ? exit.Data : 126;
             x.Running = false;
+            exitRecorded.SetResult();
             exec.Dispose();
             Directory.Delete(dir, recursive: true);
         }, CancellationToken.None);

@@ -45,6 +45,15 @@ internal sealed class AttachSession : IStdioSession
     /// <summary>Ends the output now (used when there is nothing to stream: not running and no stream requested).</summary>
     public void Complete() => _output.Writer.TryComplete();
 
+    /// <summary>
+    /// Holds the end of the output until <paramref name="gate"/> completes. conmon closes the attach socket and
+    /// reports the exit code on different fds in no fixed order; clients read the exit code (exec inspect) as soon
+    /// as the stream ends, so the stream must not end before the code is recorded.
+    /// </summary>
+    public void CompleteAfter(Task gate) => _completionGate = gate;
+
+    private Task? _completionGate;
+
     /// <summary>Binds the session to a connected attach socket, flushes buffered stdin and starts pumping output.</summary>
     public void Connect(Socket socket)
     {
@@ -102,6 +111,10 @@ internal sealed class AttachSession : IStdioSession
         catch (ObjectDisposedException)
         {
             // Disposed by the client.
+        }
+        if (_completionGate is { } gate)
+        {
+            await gate.ConfigureAwait(false);
         }
         _output.Writer.TryComplete();
     }

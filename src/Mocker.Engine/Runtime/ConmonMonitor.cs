@@ -212,16 +212,13 @@ public sealed class ConmonMonitor
     }
 
     /// <summary>
-    /// Resizes the terminal through conmon's winsz FIFO ("1 &lt;height&gt; &lt;width&gt;\n", conmon ctrl.c). The FIFO is opened
+    /// Resizes the terminal through conmon's ctl FIFO ("1 &lt;height&gt; &lt;width&gt;\n", conmon ctrl.c, as Podman writes it;
+    /// conmon forwards "h w" to its own winsz FIFO, which takes no message type). The FIFO is opened
     /// non-blocking so a conmon that already exited (no reader) fails fast instead of blocking the caller; that case is ignored.
     /// </summary>
     public static unsafe void Resize(string bundle, int height, int width)
     {
-        var fifo = Path.Combine(bundle, "winsz");
-        if (!File.Exists(fifo))
-        {
-            fifo = Path.Combine(bundle, "ctl");
-        }
+        var fifo = Path.Combine(bundle, "ctl");
         var fd = Libc.open(fifo, Libc.O_WRONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
         if (fd < 0)
         {
