@@ -224,27 +224,21 @@ internal static class ContainerCommands
         return cmd;
     }
 
-    public static Command Stop(string name = "stop")
-    {
-        var time = new Option<int?>("--time", "-t", "--timeout") { Description = "Seconds to wait before killing the container" };
-        var containers = new Argument<string[]>("CONTAINER") { Arity = ArgumentArity.OneOrMore };
-        var cmd = new Command(name, "Stop one or more running containers") { time, containers };
-        cmd.SetAction((pr, ct) => Cli.Run(pr, c => Cli.ForEach(pr.GetValue(containers)!, async t =>
-        {
-            await c.Containers.StopAsync(t, pr.GetValue(time), ct).ConfigureAwait(false);
-            Cli.OutLine(t);
-        })));
-        return cmd;
-    }
+    public static Command Stop(string name = "stop") =>
+        TimedVerb(name, "Stop one or more running containers", (c, id, t, ct) => c.Containers.StopAsync(id, t, ct));
 
-    public static Command Restart(string name = "restart")
+    public static Command Restart(string name = "restart") =>
+        TimedVerb(name, "Restart one or more containers", (c, id, t, ct) => c.Containers.RestartAsync(id, t, ct));
+
+    /// <summary>stop and restart: the same flags and output (each name echoed), different calls.</summary>
+    private static Command TimedVerb(string name, string description, Func<MockerClient, string, int?, CancellationToken, Task> call)
     {
         var time = new Option<int?>("--time", "-t", "--timeout") { Description = "Seconds to wait before killing the container" };
         var containers = new Argument<string[]>("CONTAINER") { Arity = ArgumentArity.OneOrMore };
-        var cmd = new Command(name, "Restart one or more containers") { time, containers };
+        var cmd = new Command(name, description) { time, containers };
         cmd.SetAction((pr, ct) => Cli.Run(pr, c => Cli.ForEach(pr.GetValue(containers)!, async t =>
         {
-            await c.Containers.RestartAsync(t, pr.GetValue(time), ct).ConfigureAwait(false);
+            await call(c, t, pr.GetValue(time), ct).ConfigureAwait(false);
             Cli.OutLine(t);
         })));
         return cmd;

@@ -1,5 +1,6 @@
 using System.Formats.Tar;
 using System.IO.Compression;
+using Mocker.Engine.Content;
 using Mocker.Engine.Errors;
 using Mocker.Engine.Native;
 
@@ -22,7 +23,7 @@ public static class SafeTarExtractor
     public static async Task ExtractAsync(Stream archive, string root, bool preserveOwner, CancellationToken ct)
     {
         Directory.CreateDirectory(root);
-        var input = await DecompressAsync(archive, ct).ConfigureAwait(false);
+        var input = await Compression.OpenDecompressedAsync(archive, ct).ConfigureAwait(false);
         await using var reader = new TarReader(input, leaveOpen: true);
         var dirTimes = new List<(string Path, DateTimeOffset Time)>();
         while (await reader.GetNextEntryAsync(copyData: false, ct).ConfigureAwait(false) is { } entry)
@@ -170,58 +171,5 @@ public static class SafeTarExtractor
         {
             Directory.Delete(target, recursive: true);
         }
-    }
-
-    private static async Task<Stream> DecompressAsync(Stream s, CancellationToken ct)
-    {
-        var head = new byte[2];
-        var n = await s.ReadAtLeastAsync(head, 2, throwOnEndOfStream: false, ct).ConfigureAwait(false);
-        var prefixed = new PrefixStream(head.AsMemory(0, n), s);
-        return n == 2 && head[0] == 0x1f && head[1] == 0x8b ? new GZipStream(prefixed, CompressionMode.Decompress) : prefixed;
-    }
-
-    /// <summary>A read-only stream replaying already-read bytes before the rest of the inner stream (magic sniffing without buffering).</summary>
-    private sealed class PrefixStream(ReadOnlyMemory<byte> prefix, Stream inner) : Stream
-    {
-        private ReadOnlyMemory<byte> _prefix = prefix;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            if (!_prefix.IsEmpty)
-            {
-                var n = Math.Min(buffer.Length, _prefix.Length);
-                _prefix.Span[..n].CopyTo(buffer);
-                _prefix = _prefix[n..];
-                return n;
-            }
-            return inner.Read(buffer);
-        }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            if (!_prefix.IsEmpty)
-            {
-                var n = Math.Min(buffer.Length, _prefix.Length);
-                _prefix[..n].CopyTo(buffer);
-                _prefix = _prefix[n..];
-                return n;
-            }
-            return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -67,15 +67,7 @@ public sealed class ContainerStore(MetadataDb db)
         cmd.Parameters.AddWithValue("$name", rec.Name);
         cmd.Parameters.AddWithValue("$image", rec.ImageId);
         cmd.Parameters.AddWithValue("$json", JsonSerializer.Serialize(rec, ContainerJsonContext.Default.ContainerRecord));
-        try
-        {
-            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            return true;
-        }
-        catch (Microsoft.Data.Sqlite.SqliteException e) when (e.SqliteErrorCode == 19)
-        {
-            return false;
-        }
+        return await ExecuteUniqueAsync(cmd, ct).ConfigureAwait(false);
     }
 
     /// <summary>Updates the record (name included); returns false when the new name is taken.</summary>
@@ -87,15 +79,7 @@ public sealed class ContainerStore(MetadataDb db)
         cmd.Parameters.AddWithValue("$id", rec.Id);
         cmd.Parameters.AddWithValue("$name", rec.Name);
         cmd.Parameters.AddWithValue("$json", JsonSerializer.Serialize(rec, ContainerJsonContext.Default.ContainerRecord));
-        try
-        {
-            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            return true;
-        }
-        catch (Microsoft.Data.Sqlite.SqliteException e) when (e.SqliteErrorCode == 19)
-        {
-            return false;
-        }
+        return await ExecuteUniqueAsync(cmd, ct).ConfigureAwait(false);
     }
 
     public async Task DeleteAsync(string id, CancellationToken ct)
@@ -105,5 +89,19 @@ public sealed class ContainerStore(MetadataDb db)
         cmd.CommandText = "DELETE FROM containers WHERE id = $id";
         cmd.Parameters.AddWithValue("$id", id);
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs a write; false when it broke the UNIQUE name constraint (SQLITE_CONSTRAINT).</summary>
+    private static async Task<bool> ExecuteUniqueAsync(Microsoft.Data.Sqlite.SqliteCommand cmd, CancellationToken ct)
+    {
+        try
+        {
+            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            return true;
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e) when (e.SqliteErrorCode == 19)
+        {
+            return false;
+        }
     }
 }
