@@ -103,6 +103,18 @@ public sealed class DockerCliTests(DaemonFixture fixture)
     }
 
     [Fact]
+    public async Task System_prune_removes_stopped_containers_and_keeps_tagged_images()
+    {
+        var name = Names.Unique("pruned");
+        Expect.Ok(await _d.DockerAsync("run", "--name", name, "--label", "prune-test=" + name, "busybox", "true"));
+        // docker system prune also prunes networks and the build cache: every endpoint it calls must answer.
+        var r = Expect.Ok(await _d.DockerAsync("system", "prune", "-f", "--filter", "label=prune-test=" + name));
+        Assert.Contains("Total reclaimed space", r.Stdout, StringComparison.Ordinal);
+        Assert.NotEqual(0, (await _d.DockerAsync("inspect", "--type", "container", name)).ExitCode);
+        Assert.Contains("busybox:latest", Expect.Lines(Expect.Ok(await _d.DockerAsync("images", "--format", "{{.Repository}}:{{.Tag}}")).Stdout));
+    }
+
+    [Fact]
     public async Task Inspect_resolves_containers_and_images_and_reports_missing_objects()
     {
         var name = Names.Unique("it-insp");

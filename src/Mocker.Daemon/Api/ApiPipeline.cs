@@ -20,7 +20,7 @@ internal static class ApiPipeline
         new SystemRoutes(holder).Map(app);
         new ContainerRoutes(holder).Map(app);
         new ImageRoutes(holder).Map(app);
-        MiscRoutes.Map(app);
+        MiscRoutes.Map(app, holder);
         app.MapFallback("{**path}", MiscRoutes.PageNotFound);
     }
 

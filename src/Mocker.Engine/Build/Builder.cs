@@ -54,8 +54,57 @@ public sealed partial class Builder(
     private readonly ILayerDiffer _differ = differ;
     private readonly IProcessRunner _runner = runner;
 
+    // A prune never removes a cache directory under a running build: both sides take this lock.
+    private readonly object _cacheUse = new();
+    private int _activeBuilds;
+
+    /// <inheritdoc />
+    public Task<(IReadOnlyList<string> Deleted, long SpaceReclaimed)> PruneCacheAsync(CancellationToken ct)
+    {
+        lock (_cacheUse)
+        {
+            if (_activeBuilds > 0)
+            {
+                throw MockerException.Conflict("a build is in progress; prune the build cache when it has finished");
+            }
+            var root = Path.Combine(_options.DataRoot, "buildcache");
+            var deleted = new List<string>();
+            long freed = 0;
+            if (Directory.Exists(root))
+            {
+                foreach (var dir in new DirectoryInfo(root).EnumerateDirectories())
+                {
+                    ct.ThrowIfCancellationRequested();
+                    freed += dir.EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }).Sum(f => f.Length);
+                    dir.Delete(recursive: true);
+                    deleted.Add(dir.Name);
+                }
+            }
+            return Task.FromResult<(IReadOnlyList<string>, long)>((deleted, freed));
+        }
+    }
+
     /// <inheritdoc />
     public async Task<string> BuildAsync(Stream contextTar, BuildOptions buildOptions, IProgress<JsonMessage> progress, CancellationToken ct)
+    {
+        lock (_cacheUse)
+        {
+            _activeBuilds++;
+        }
+        try
+        {
+            return await BuildCoreAsync(contextTar, buildOptions, progress, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_cacheUse)
+            {
+                _activeBuilds--;
+            }
+        }
+    }
+
+    private async Task<string> BuildCoreAsync(Stream contextTar, BuildOptions buildOptions, IProgress<JsonMessage> progress, CancellationToken ct)
     {
         var work = Path.Combine(_options.TmpRoot, "build-" + RandomHex(8));
         Directory.CreateDirectory(work);

@@ -46,4 +46,11 @@ public interface IBuildService
     /// never buffering it whole in memory, and returns the image ID "sha256:…".
     /// </summary>
     Task<string> BuildAsync(Stream contextTar, BuildOptions options, IProgress<JsonMessage> progress, CancellationToken ct);
+
+    /// <summary>
+    /// <c>POST /build/prune</c>: deletes the RUN --mount=type=cache directories and returns their ids and the bytes freed.
+    /// Throws Conflict while a build runs, since a build may be using a cache. The legacy builder's step cache is made of
+    /// intermediate images and goes with image prune, as in Docker.
+    /// </summary>
+    Task<(IReadOnlyList<string> Deleted, long SpaceReclaimed)> PruneCacheAsync(CancellationToken ct);
 }

@@ -28,7 +28,10 @@ public static class Binaries
         if (repo is not null)
         {
             candidates.Add(Path.Combine(repo, "artifacts", "bin", name, name));
-            foreach (var config in new[] { "Release", "Debug" })
+            // The configuration this test assembly was built with comes first, so a stale build of the other
+            // configuration never shadows the binaries just built.
+            var own = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+            foreach (var config in new[] { own, own == "Release" ? "Debug" : "Release" })
             {
                 candidates.Add(Path.Combine(repo, "src", project, "bin", config, "net10.0", "linux-x64", name));
             }
