@@ -87,6 +87,9 @@ public sealed partial class ImageOperations
         return colon > reference.LastIndexOf('/') && colon >= 0 ? (reference[..colon], reference[(colon + 1)..]) : (reference, null);
     }
 
+    /// <summary>Splits a reference into name and tag (or digest) as <c>mocker commit</c> and <c>push</c> send them; null tag when none.</summary>
+    public static (string Name, string? Tag) SplitReferencePublic(string reference) => SplitReference(reference);
+
     /// <summary>The registry host of a reference as the docker CLI derives it: the first component when it has '.', ':' or is "localhost"; else Docker Hub.</summary>
     public static string RegistryHost(string reference)
     {
