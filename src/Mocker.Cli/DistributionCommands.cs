@@ -183,6 +183,29 @@ internal static class DistributionCommands
         return cmd;
     }
 
+    /// <summary>
+    /// The pull <c>run</c> and <c>create</c> do for a missing image (docker's pull policy "missing"; "always" pulls first):
+    /// prints "Unable to find image 'X' locally", renders the progress on stderr; returns the error text or null.
+    /// </summary>
+    public static async Task<string?> PullForRunAsync(MockerClient c, string image, string? platform, bool announce, CancellationToken ct)
+    {
+        if (announce) Cli.ErrLine($"Unable to find image '{image}' locally");
+        var auth = CredentialStore.Default().Get(ImageOperations.RegistryHost(image));
+        var renderer = new ProgressRenderer(Terminal.IsTerminal(2), toStderr: true);
+        try
+        {
+            await foreach (var m in c.Images.PullAsync(image, platform, auth, ct).ConfigureAwait(false))
+            {
+                if (renderer.Render(m) is { } error) return error.Message;
+            }
+        }
+        catch (MockerApiException e)
+        {
+            return e.Message;
+        }
+        return null;
+    }
+
     /// <summary>"https://host:5000/v2/" → "host:5000"; none → Docker Hub's key.</summary>
     private static string ServerKey(string? server)
     {

@@ -52,6 +52,12 @@ public sealed partial class DistributionTests(DaemonFixture fixture)
             Assert.Equal(await ImageIdAsync("busybox"), await ImageIdAsync(name));
             var run = Expect.Ok(await _d.MockerAsync("run", "--rm", name, "echo", "pulled"));
             Assert.Equal("pulled\n", run.Stdout);
+
+            // run pulls a missing image first, as docker run does (pull policy "missing").
+            Expect.Ok(await _d.MockerAsync("rmi", name));
+            var autoPull = Expect.Ok(await _d.MockerAsync("run", "--rm", name, "echo", "auto-pulled"));
+            Assert.Equal("auto-pulled\n", autoPull.Stdout);
+            Assert.Contains($"Unable to find image '{name}' locally", autoPull.Stderr, StringComparison.Ordinal);
         }
         finally
         {
@@ -76,8 +82,14 @@ public sealed partial class DistributionTests(DaemonFixture fixture)
             Expect.Ok(await _d.DockerAsync("pull", repo + "@" + digest));
             var run = Expect.Ok(await _d.DockerAsync("run", "--rm", repo + ":2", "echo", "docker-pulled"));
             Assert.Equal("docker-pulled\n", run.Stdout);
+            Expect.Ok(await _d.DockerAsync("rmi", repo + ":2"));
+            var autoPull = Expect.Ok(await _d.DockerAsync("run", "--rm", repo + ":2", "echo", "auto-pulled"));
+            Assert.Equal("auto-pulled\n", autoPull.Stdout);
             var missing = Expect.Exit(await _d.DockerAsync("pull", repo + ":nosuch"), 1);
             Assert.Contains("manifest unknown", missing.Stderr, StringComparison.Ordinal);
+            var missingRun = await _d.MockerAsync("run", "--rm", repo + ":nosuch");
+            Assert.NotEqual(0, missingRun.ExitCode);
+            Assert.Contains($"manifest for {repo}:nosuch not found", missingRun.Stderr, StringComparison.Ordinal);
         }
         finally
         {
