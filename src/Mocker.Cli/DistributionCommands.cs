@@ -155,7 +155,7 @@ internal static class DistributionCommands
             string? repository = null, tag = null;
             if (pr.GetValue(reference) is { Length: > 0 } r)
             {
-                var (name, t) = ImageOperations.SplitReferencePublic(r);
+                var (name, t) = ImageOperations.SplitReference(r);
                 repository = name;
                 tag = t;
             }

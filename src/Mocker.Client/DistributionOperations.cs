@@ -78,17 +78,14 @@ public sealed partial class ImageOperations
         await foreach (var m in MockerClient.ReadJsonMessagesAsync(response, ct).ConfigureAwait(false)) yield return m;
     }
 
-    /// <summary>"host:5000/a/b:1" → ("host:5000/a/b", "1"); "a@sha256:…" → ("a", "sha256:…"); no tag → null.</summary>
-    internal static (string Name, string? Tag) SplitReference(string reference)
+    /// <summary>"host:5000/a/b:1" → ("host:5000/a/b", "1"); "a@sha256:…" → ("a", "sha256:…"); no tag → null (as commit, pull and push send them).</summary>
+    public static (string Name, string? Tag) SplitReference(string reference)
     {
         var at = reference.IndexOf('@');
         if (at >= 0) return (reference[..at], reference[(at + 1)..]);
         var colon = reference.LastIndexOf(':');
         return colon > reference.LastIndexOf('/') && colon >= 0 ? (reference[..colon], reference[(colon + 1)..]) : (reference, null);
     }
-
-    /// <summary>Splits a reference into name and tag (or digest) as <c>mocker commit</c> and <c>push</c> send them; null tag when none.</summary>
-    public static (string Name, string? Tag) SplitReferencePublic(string reference) => SplitReference(reference);
 
     /// <summary>The registry host of a reference as the docker CLI derives it: the first component when it has '.', ':' or is "localhost"; else Docker Hub.</summary>
     public static string RegistryHost(string reference)
