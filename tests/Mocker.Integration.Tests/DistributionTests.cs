@@ -249,6 +249,20 @@ public sealed partial class DistributionTests(DaemonFixture fixture)
             Expect.Ok(await _d.MockerAsync("rmi", name));
             Expect.Ok(await Proc.RunAsync(Binaries.Mocker, ["pull", name], env));
 
+            // The docker CLI logs in through POST /auth and sends its stored credential in X-Registry-Auth.
+            var dockerDenied = await _d.DockerAsync("push", name);
+            Assert.NotEqual(0, dockerDenied.ExitCode);
+            var dockerLogin = Expect.Ok(await _d.DockerWithInputAsync("s3cret\n", "login", "-u", "itest", "--password-stdin", registry.Host));
+            Assert.Contains("Login Succeeded", dockerLogin.Stdout, StringComparison.Ordinal);
+            try
+            {
+                Expect.Ok(await _d.DockerAsync("push", name));
+            }
+            finally
+            {
+                await _d.DockerAsync("logout", registry.Host);
+            }
+
             var logout = Expect.Ok(await Proc.RunAsync(Binaries.Mocker, ["logout", registry.Host], env));
             Assert.Contains("Removing login credentials for " + registry.Host, logout.Stdout, StringComparison.Ordinal);
             Assert.DoesNotContain(registry.Host, await File.ReadAllTextAsync(config), StringComparison.Ordinal);
