@@ -54,7 +54,7 @@ public sealed class ContainerImages(
             baseManifest = await JsonSerializer.DeserializeAsync(ms, OciJsonContext.Default.ImageManifest, ct).ConfigureAwait(false)
                 ?? throw new MockerException(ErrorKind.Internal, $"manifest {image.ManifestDigest} of image {image.Id} is empty");
         }
-        var (blob, diffId) = await containers.WithRootfsAsync(rec.Id, async (r, _) =>
+        var (blob, diffId) = await containers.WithRootfsAsync(rec.Id, mount: false, async (r, _) =>
         {
             var upper = await containers.ChangesDirAsync(r.Id, ct).ConfigureAwait(false);
             return await DiffToBlobAsync(upper, ct).ConfigureAwait(false);
@@ -103,7 +103,7 @@ public sealed class ContainerImages(
 
     /// <summary>Errors: NotFound "No such container: X". The tar holds the merged view, so no whiteouts appear in it.</summary>
     public Task ExportAsync(string container, Stream output, CancellationToken ct) =>
-        containers.WithRootfsAsync(container, async (_, rootfs) => await differ.DiffAsync(rootfs, output, ct).ConfigureAwait(false), ct);
+        containers.WithRootfsAsync(container, mount: true, async (_, rootfs) => await differ.DiffAsync(rootfs, output, ct).ConfigureAwait(false), ct);
 
     private async Task<(Descriptor Blob, Digest DiffId)> DiffToBlobAsync(string upper, CancellationToken ct)
     {

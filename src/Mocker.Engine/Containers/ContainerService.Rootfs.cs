@@ -8,15 +8,20 @@ public sealed partial class ContainerService
     /// Runs <paramref name="work"/> with the container's record and its merged root filesystem, holding the container's
     /// lock so it is neither started, stopped nor removed meanwhile. A running container's rootfs is the bundle mount;
     /// a stopped one's snapshot is mounted on a private directory under the exec root for the call and unmounted after.
+    /// Without <paramref name="mount"/> the path passed is empty and nothing is mounted (commit reads the upper directory only).
     /// Errors: NotFound "No such container: X".
     /// </summary>
-    internal async Task<T> WithRootfsAsync<T>(string idOrName, Func<ContainerRecord, string, Task<T>> work, CancellationToken ct)
+    internal async Task<T> WithRootfsAsync<T>(string idOrName, bool mount, Func<ContainerRecord, string, Task<T>> work, CancellationToken ct)
     {
         var e = Resolve(idOrName);
         await e.Lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             var rec = e.Rec;
+            if (!mount)
+            {
+                return await work(rec, "").ConfigureAwait(false);
+            }
             if (IsRunning(rec))
             {
                 return await work(rec, Path.Combine(BundleDir(rec.Id), "rootfs")).ConfigureAwait(false);
