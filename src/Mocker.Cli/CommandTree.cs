@@ -16,6 +16,8 @@ internal static class CommandTree
             ContainerCommands.Rename(), ContainerCommands.Top(),
             ImageCommands.Images(), ImageCommands.Remove(), ImageCommands.Tag(), ImageCommands.Import(), ImageCommands.Build(),
             ImageCommands.History(),
+            DistributionCommands.Pull(), DistributionCommands.Push(), DistributionCommands.Save(), DistributionCommands.Load(),
+            DistributionCommands.Login(), DistributionCommands.Logout(), DistributionCommands.Commit(), DistributionCommands.Export(),
             SystemCommands.Version(), SystemCommands.Info(), SystemCommands.Inspect(),
         };
 
@@ -25,12 +27,13 @@ internal static class CommandTree
             ContainerCommands.Kill(), ContainerCommands.Restart(), ContainerCommands.Remove(),
             ContainerCommands.Ps("ls", "list", "ps"), ContainerCommands.Logs(), ContainerCommands.Exec(), ContainerCommands.Attach(),
             ContainerCommands.Wait(), ContainerCommands.Rename(), ContainerCommands.Top(), ContainerCommands.Prune(),
-            SystemCommands.TypedInspect("container"),
+            DistributionCommands.Commit(), DistributionCommands.Export(), SystemCommands.TypedInspect("container"),
         };
         var image = new Command("image", "Manage images")
         {
             ImageCommands.Images("ls", "list"), ImageCommands.Remove("rm", "remove"), ImageCommands.Tag(), ImageCommands.Import(),
             ImageCommands.Build(), ImageCommands.History(), ImageCommands.Prune(), ImageCommands.Bootstrap(),
+            DistributionCommands.Pull(), DistributionCommands.Push(), DistributionCommands.Save(), DistributionCommands.Load(),
             SystemCommands.TypedInspect("image"),
         };
         var system = new Command("system", "Manage Mocker")

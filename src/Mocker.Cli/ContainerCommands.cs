@@ -23,6 +23,31 @@ internal static class ContainerCommands
         return cmd;
     }
 
+    /// <summary>
+    /// Creates the container, pulling its image first with <c>--pull=always</c> or when the daemon reports "No such image"
+    /// (docker's default policy "missing"); "never" only reports. A failed pull surfaces as the create's 404.
+    /// </summary>
+    private static async Task<ContainerCreateResponse> CreateWithPullAsync(MockerClient c, ContainerCreateRequest req, string? name, string? policy, string? platform, CancellationToken ct)
+    {
+        if (policy == "always" && await DistributionCommands.PullForRunAsync(c, req.Image!, platform, announce: false, ct).ConfigureAwait(false) is { } failed)
+            throw new MockerNotFoundException(failed);
+        try
+        {
+            return await c.Containers.CreateAsync(req, name, ct).ConfigureAwait(false);
+        }
+        catch (MockerNotFoundException e) when (e.Message.StartsWith("No such image", StringComparison.Ordinal))
+        {
+            if (policy == "never")
+            {
+                Cli.ErrLine($"Unable to find image '{req.Image}' locally");
+                throw;
+            }
+            if (await DistributionCommands.PullForRunAsync(c, req.Image!, platform, announce: true, ct).ConfigureAwait(false) is { } error)
+                throw new MockerNotFoundException(error);
+        }
+        return await c.Containers.CreateAsync(req, name, ct).ConfigureAwait(false);
+    }
+
     private static async Task<int> RunAsync(MockerClient c, ParseResult pr, RunOptions o, bool detach, bool sigProxy, CancellationToken ct)
     {
         var path = Cli.CommandPath(pr.CommandResult.Command);
@@ -30,14 +55,12 @@ internal static class ContainerCommands
         string id;
         try
         {
-            var created = await c.Containers.CreateAsync(req, pr.GetValue(o.Name), ct).ConfigureAwait(false);
+            var created = await CreateWithPullAsync(c, req, pr.GetValue(o.Name), pr.GetValue(o.Pull), pr.GetValue(o.Platform), ct).ConfigureAwait(false);
             foreach (var w in created.Warnings) Cli.ErrLine("WARNING: " + w);
             id = created.Id;
         }
         catch (MockerApiException e)
         {
-            if (e is MockerNotFoundException && e.Message.StartsWith("No such image", StringComparison.Ordinal))
-                Cli.ErrLine($"Unable to find image '{req.Image}' locally");
             return Cli.Usage(path, "Error response from daemon: " + e.Message);
         }
 
@@ -177,14 +200,13 @@ internal static class ContainerCommands
             var req = o.BuildRequest(pr, detach: false);
             try
             {
-                var created = await c.Containers.CreateAsync(req, pr.GetValue(o.Name), ct).ConfigureAwait(false);
+                var created = await CreateWithPullAsync(c, req, pr.GetValue(o.Name), pr.GetValue(o.Pull), pr.GetValue(o.Platform), ct).ConfigureAwait(false);
                 foreach (var w in created.Warnings) Cli.ErrLine("WARNING: " + w);
                 Cli.OutLine(created.Id);
                 return 0;
             }
             catch (MockerNotFoundException e) when (e.Message.StartsWith("No such image", StringComparison.Ordinal))
             {
-                Cli.ErrLine($"Unable to find image '{req.Image}' locally");
                 return Cli.Usage(Cli.CommandPath(pr.CommandResult.Command), "Error response from daemon: " + e.Message);
             }
         }));

@@ -81,9 +81,18 @@ internal static class Output
 /// Renders a JSON message stream (build, import, bootstrap; engine-api-trace.md §5.6) like docker's
 /// <c>jsonmessage.DisplayJSONMessagesStream</c>: <c>stream</c> text verbatim; <c>status</c> lines keyed by <c>id</c> are
 /// redrawn in place with cursor movement when stdout is a terminal, printed as plain lines otherwise.
+/// With <paramref name="toStderr"/> the progress goes to stderr (the pull that <c>run</c> and <c>create</c> start, as docker does).
 /// </summary>
-internal sealed class ProgressRenderer(bool isTerminal)
+internal sealed class ProgressRenderer(bool isTerminal, bool toStderr = false)
 {
+    private void Out(string text)
+    {
+        if (toStderr) Cli.Err(text);
+        else Cli.Out(text);
+    }
+
+    private void OutLine(string text) => Out(text + "\n");
+
     private readonly Dictionary<string, int> _lines = new(StringComparer.Ordinal);
     private int _lineCount;
 
@@ -101,7 +110,7 @@ internal sealed class ProgressRenderer(bool isTerminal)
         if (m.aux?.ID is { } id) AuxId = id;
         if (m.stream is { } s)
         {
-            Cli.Out(s);
+            Out(s);
             return null;
         }
         if (m.status is null) return null;
@@ -109,18 +118,18 @@ internal sealed class ProgressRenderer(bool isTerminal)
         if (!isTerminal || m.id is null)
         {
             if (!isTerminal && m.progressDetail?.current is not null && m.progressDetail.total is not null) return null;
-            Cli.OutLine(line);
+            OutLine(line);
             if (isTerminal) _lineCount++;
             return null;
         }
         if (!_lines.TryGetValue(m.id, out var index))
         {
             _lines[m.id] = _lineCount++;
-            Cli.OutLine(line);
+            OutLine(line);
             return null;
         }
         var up = _lineCount - index;
-        Cli.Out($"\u001b[{up}A\r\u001b[2K{line}\r\u001b[{up}B");
+        Out($"\u001b[{up}A\r\u001b[2K{line}\r\u001b[{up}B");
         return null;
     }
 

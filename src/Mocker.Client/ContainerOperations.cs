@@ -46,7 +46,7 @@ public sealed record ContainerAttachOptions
 }
 
 /// <summary>Container endpoints (<c>/containers/…</c>), in the order <c>mocker run</c> uses them.</summary>
-public sealed class ContainerOperations
+public sealed partial class ContainerOperations
 {
     private readonly MockerClient _client;
 

@@ -23,7 +23,7 @@ public sealed record BuildOptions
 }
 
 /// <summary>Image endpoints (<c>/images/…</c>, <c>/build</c>).</summary>
-public sealed class ImageOperations
+public sealed partial class ImageOperations
 {
     private readonly MockerClient _client;
 

@@ -3,7 +3,7 @@ using Mocker.Api;
 namespace Mocker.Client;
 
 /// <summary>System endpoints (<c>mocker version</c>, <c>info</c>).</summary>
-public sealed class SystemOperations
+public sealed partial class SystemOperations
 {
     private readonly MockerClient _client;
 

@@ -1,5 +1,6 @@
 using Mocker.Engine.Build;
 using Mocker.Engine.Containers;
+using Mocker.Engine.Distribution;
 using Mocker.Engine.Images;
 
 namespace Mocker.Engine;
@@ -11,4 +12,13 @@ public interface IMockerEngine : IAsyncDisposable
     IContainerService Containers { get; }
     IImageService Images { get; }
     IBuildService Builder { get; }
+
+    /// <summary>Registry pull and push.</summary>
+    IDistributionService Distribution { get; }
+
+    /// <summary>docker save / docker load archives.</summary>
+    IImageArchive Archives { get; }
+
+    /// <summary>docker commit / docker export.</summary>
+    IContainerImages ContainerImages { get; }
 }

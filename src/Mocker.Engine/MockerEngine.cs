@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Mocker.Engine.Build;
 using Mocker.Engine.Containers;
 using Mocker.Engine.Content;
+using Mocker.Engine.Distribution;
 using Mocker.Engine.Images;
 using Mocker.Engine.Runtime;
 using Mocker.Engine.Snapshots;
@@ -17,19 +18,27 @@ namespace Mocker.Engine;
 public sealed class MockerEngine : IMockerEngine
 {
     private readonly ContainerService _containers;
+    private readonly DistributionService _distribution;
 
-    private MockerEngine(EngineOptions options, ContainerService containers, IImageService images, IBuildService builder)
+    private MockerEngine(EngineOptions options, ContainerService containers, IImageService images, IBuildService builder,
+        DistributionService distribution, IImageArchive archives, IContainerImages containerImages)
     {
         Options = options;
         _containers = containers;
         Images = images;
         Builder = builder;
+        _distribution = distribution;
+        Archives = archives;
+        ContainerImages = containerImages;
     }
 
     public EngineOptions Options { get; }
     public IContainerService Containers => _containers;
     public IImageService Images { get; }
     public IBuildService Builder { get; }
+    public IDistributionService Distribution => _distribution;
+    public IImageArchive Archives { get; }
+    public IContainerImages ContainerImages { get; }
 
     /// <summary>Opens (creating if needed) the engine state for <paramref name="options"/>. Throws MockerException on an unusable data root.</summary>
     public static async Task<IMockerEngine> OpenAsync(EngineOptions options, ILoggerFactory loggerFactory, CancellationToken ct)
@@ -50,15 +59,19 @@ public sealed class MockerEngine : IMockerEngine
         var containers = new ContainerService(options, db, imageStore, snapshotter, loggerFactory);
         var runner = new ProcessRunner(options);
         var builder = new Builder(options, db, content, imageStore, snapshotter, differ, runner, loggerFactory.CreateLogger<Builder>());
+        var distribution = new DistributionService(options, content, imageStore, snapshotter, unpacker, DockerConfigCredentials.FromHome(), loggerFactory.CreateLogger<DistributionService>());
+        var archives = new ImageArchive(options, content, imageStore, snapshotter, unpacker, loggerFactory.CreateLogger<ImageArchive>());
+        var containerImages = new ContainerImages(containers, content, imageStore, differ, unpacker, ConfigChanges.Apply, loggerFactory.CreateLogger<ContainerImages>());
         await containers.RecoverAsync(ct).ConfigureAwait(false);
         await unpacker.CleanupAsync(ct).ConfigureAwait(false);
         await snapshotter.CleanupAsync(ct).ConfigureAwait(false);
-        return new MockerEngine(options, containers, images, builder);
+        return new MockerEngine(options, containers, images, builder, distribution, archives, containerImages);
     }
 
     public ValueTask DisposeAsync()
     {
         _containers.Dispose();
+        _distribution.Dispose();
         return ValueTask.CompletedTask;
     }
 }

@@ -19,7 +19,9 @@ internal static class ApiPipeline
         app.UseRouting();
         new SystemRoutes(holder).Map(app);
         new ContainerRoutes(holder).Map(app);
-        new ImageRoutes(holder).Map(app);
+        var distribution = new DistributionRoutes(holder);
+        distribution.Map(app);
+        new ImageRoutes(holder, distribution).Map(app);
         MiscRoutes.Map(app, holder);
         app.MapFallback("{**path}", MiscRoutes.PageNotFound);
     }

@@ -13,7 +13,7 @@ namespace Mocker.Daemon.Api;
 /// Image and build endpoints. Image names in paths contain '/' and ':' (engine-api-trace.md §5.7), so
 /// <c>/images/{**rest}</c> is dispatched on its last segment; the literal routes (json, create, prune, bootstrap) win.
 /// </summary>
-internal sealed class ImageRoutes(EngineHolder holder)
+internal sealed class ImageRoutes(EngineHolder holder, DistributionRoutes distribution)
 {
     private IImageService Images => holder.Engine.Images;
 
@@ -52,6 +52,10 @@ internal sealed class ImageRoutes(EngineHolder holder)
             var image = await Images.InspectAsync(name, ctx.RequestAborted).ConfigureAwait(false);
             await Responses.Json(ctx, image, ApiJsonContext.Default.ImageInspectResponse).ConfigureAwait(false);
         }
+        else if (TrySplit(rest, "get", out name))
+        {
+            await distribution.SaveAsync(ctx, [name]).ConfigureAwait(false);
+        }
         else if (TrySplit(rest, "history", out name))
         {
             var history = await Images.HistoryAsync(name, ctx.RequestAborted).ConfigureAwait(false);
@@ -65,6 +69,11 @@ internal sealed class ImageRoutes(EngineHolder holder)
 
     private async Task PostByName(HttpContext ctx)
     {
+        if (TrySplit(Rest(ctx), "push", out var pushed))
+        {
+            await distribution.PushAsync(ctx, pushed).ConfigureAwait(false);
+            return;
+        }
         if (!TrySplit(Rest(ctx), "tag", out var name))
         {
             await MiscRoutes.PageNotFound(ctx).ConfigureAwait(false);
@@ -91,8 +100,7 @@ internal sealed class ImageRoutes(EngineHolder holder)
 
     /// <summary>
     /// <c>POST /images/create</c>: <c>fromSrc=-</c> imports the request body (a tar in any Content-Type, streamed to the
-    /// engine) and answers <c>{"status":"sha256:…"}</c>; <c>fromImage</c> (pull) is refused with 404 because Mocker has
-    /// no registry client, so the CLI reports the message instead of retrying.
+    /// engine) and answers <c>{"status":"sha256:…"}</c>; <c>fromImage</c> pulls (<see cref="DistributionRoutes.PullAsync"/>).
     /// </summary>
     private async Task Create(HttpContext ctx)
     {
@@ -100,10 +108,8 @@ internal sealed class ImageRoutes(EngineHolder holder)
         var fromImage = Query.String(r, "fromImage");
         if (fromImage is not null)
         {
-            var tag = Query.String(r, "tag");
-            var reference = tag is null ? fromImage : tag.Contains(':') ? $"{fromImage}@{tag}" : $"{fromImage}:{tag}";
-            throw new MockerException(ErrorKind.NotFound,
-                $"pull access denied for {reference}: registry access is not available in Mocker; use `mocker image bootstrap`, `mocker load` or `mocker import` to get images");
+            await distribution.PullAsync(ctx, fromImage).ConfigureAwait(false);
+            return;
         }
         var fromSrc = Query.String(r, "fromSrc");
         if (fromSrc != "-")

@@ -20,7 +20,7 @@ namespace Mocker.Engine.Containers;
 /// the bundle (config.json, mounted rootfs, conmon's attach socket and FIFOs) under &lt;ExecRoot&gt;/ctr/&lt;id&gt;;
 /// exit files in &lt;ExecRoot&gt;/exits; runc state in &lt;ExecRoot&gt;/runc. Error texts follow engine-api-trace.md §1.7, §1.8, §4.
 /// </summary>
-public sealed class ContainerService : IContainerService, IDisposable
+public sealed partial class ContainerService : IContainerService, IDisposable
 {
     private readonly EngineOptions _options;
     private readonly ContainerStore _store;

@@ -401,6 +401,35 @@ public sealed class DistributionService(
         public void Report(long value) => report(value);
     }
 
+    /// <summary>
+    /// <c>POST /auth</c> (docker login): probes GET /v2/ on <paramref name="serverAddress"/> ("host[:port]", optionally
+    /// with a scheme and path, which are ignored; empty means Docker Hub) and answers its challenge with
+    /// <paramref name="credential"/> (Basic, or a Bearer token fetched from the realm with the credential).
+    /// Errors: Internal "login attempt to &lt;base&gt;v2/ failed with status: 401 Unauthorized" (dockerd's text) when the
+    /// registry still refuses, the token endpoint's error when it refuses the credential, or the transport error.
+    /// </summary>
+    public async Task LoginAsync(string serverAddress, RegistryCredential credential, CancellationToken ct)
+    {
+        var host = serverAddress.Trim();
+        var scheme = host.IndexOf("://", StringComparison.Ordinal);
+        if (scheme >= 0)
+        {
+            host = host[(scheme + 3)..];
+        }
+        host = host.Split('/')[0];
+        if (host.Length == 0 || host is "index.docker.io" or "registry-1.docker.io")
+        {
+            host = Reference.DefaultDomain;
+        }
+        using var client = new RegistryClient(options, host, new FixedCredentials(credential), logger);
+        using var response = await client.SendAsync(b => new HttpRequestMessage(HttpMethod.Get, new Uri(b, "v2/")), [], HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            var baseUri = await client.BaseAsync(ct).ConfigureAwait(false);
+            throw new MockerException(ErrorKind.Internal, $"login attempt to {baseUri}v2/ failed with status: {(int)response.StatusCode} {response.ReasonPhrase}");
+        }
+    }
+
     public void Dispose()
     {
         foreach (var client in _clients.Values)

@@ -14,6 +14,8 @@ public interface IDistributionService
     Task PushAsync(string reference, IProgress<JsonMessage> progress, CancellationToken ct);
 
     Task PushAsync(string reference, RegistryCredential? credential, IProgress<JsonMessage> progress, CancellationToken ct);
+
+    Task LoginAsync(string serverAddress, RegistryCredential credential, CancellationToken ct);
 }
 
 /// <summary>Image archives (<c>GET /images/get</c>, <c>POST /images/load</c>); see <see cref="ImageArchive"/>.</summary>
