@@ -1308,7 +1308,9 @@ public sealed class ContainerService : IContainerService, IDisposable
             ExecProcessSpec = specPath,
         }, ct).ConfigureAwait(false);
         x.Dir = dir;
-        var session = new AttachSession(true, new AttachOptions(x.Config.AttachStdin, x.Config.AttachStdout || x.Config.AttachStderr, x.Config.AttachStderr, true, false), _ => { });
+        // conmon closes the attach socket as the process exits, before the exit code arrives on the sync pipe.
+        var exitRecorded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var session = new AttachSession(true, new AttachOptions(x.Config.AttachStdin, x.Config.AttachStdout || x.Config.AttachStderr, x.Config.AttachStderr, true, false), _ => { }, exitRecorded.Task);
         try
         {
             session.Connect(await ConmonMonitor.ConnectAttachAsync(dir, ct).ConfigureAwait(false));
@@ -1323,6 +1325,7 @@ public sealed class ContainerService : IContainerService, IDisposable
         {
             var failure = RuncRuntime.CleanMessage(started.Message ?? "exec failed");
             x.ExitCode = failure.Contains("executable file not found", StringComparison.Ordinal) ? 127 : 126;
+            exitRecorded.SetResult();
             session.Replay(new LogEntry(StdStream.Stdout, DateTimeOffset.UtcNow, Encoding.UTF8.GetBytes($"OCI runtime exec failed: {failure}: unknown\r\n")));
             session.Complete();
             exec.Dispose();
@@ -1333,9 +1336,16 @@ public sealed class ContainerService : IContainerService, IDisposable
         x.Running = true;
         _ = Task.Run(async () =>
         {
-            var exit = await exec.ReadSyncAsync().ConfigureAwait(false);
-            x.ExitCode = exit.Data >= 0 ? exit.Data : 126;
-            x.Running = false;
+            try
+            {
+                var exit = await exec.ReadSyncAsync().ConfigureAwait(false);
+                x.ExitCode = exit.Data >= 0 ? exit.Data : 126;
+                x.Running = false;
+            }
+            finally
+            {
+                exitRecorded.TrySetResult();
+            }
             exec.Dispose();
             Directory.Delete(dir, recursive: true);
         }, CancellationToken.None);

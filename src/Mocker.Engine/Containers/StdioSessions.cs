@@ -7,24 +7,31 @@ namespace Mocker.Engine.Containers;
 /// <summary>
 /// A client attached to a container through conmon's attach socket. Created before or after start: stdin written
 /// before <see cref="Connect"/> is buffered and flushed on connect; output packets carry conmon's stream byte
-/// (2 stdout, 3 stderr). The output completes when conmon closes the socket (the container exited) or on dispose.
+/// (2 stdout, 3 stderr). The output completes when conmon closes the socket (the container exited) and
+/// <c>exitRecorded</c> (when given) has completed, or on dispose.
 /// </summary>
 internal sealed class AttachSession : IStdioSession
 {
     private readonly Channel<OutputChunk> _output = Channel.CreateUnbounded<OutputChunk>(new UnboundedChannelOptions { SingleReader = true });
     private readonly AttachOptions _options;
     private readonly Action<AttachSession> _onDispose;
+    private readonly Task? _exitRecorded;
     private readonly object _lock = new();
     private readonly List<byte[]> _stdinBuffer = [];
     private bool _stdinClosed;
     private Socket? _socket;
     private int _disposed;
 
-    public AttachSession(bool tty, AttachOptions options, Action<AttachSession> onDispose)
+    /// <param name="exitRecorded">
+    /// Completes once the process's exit code is visible to inspect. Ending the output only after it lets a client that
+    /// inspects right after the stream closed (<c>docker exec</c> reads the exec's ExitCode that way) see the code.
+    /// </param>
+    public AttachSession(bool tty, AttachOptions options, Action<AttachSession> onDispose, Task? exitRecorded = null)
     {
         Tty = tty;
         _options = options;
         _onDispose = onDispose;
+        _exitRecorded = exitRecorded;
     }
 
     public bool Tty { get; }
@@ -102,6 +109,10 @@ internal sealed class AttachSession : IStdioSession
         catch (ObjectDisposedException)
         {
             // Disposed by the client.
+        }
+        if (_exitRecorded is not null)
+        {
+            await _exitRecorded.ConfigureAwait(false);
         }
         _output.Writer.TryComplete();
     }
