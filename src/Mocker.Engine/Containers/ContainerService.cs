@@ -1324,7 +1324,7 @@ public sealed class ContainerService : IContainerService, IDisposable
         if (started.Data <= 0)
         {
             var failure = RuncRuntime.CleanMessage(started.Message ?? "exec failed");
-            x.ExitCode = failure.Contains("executable file not found", StringComparison.Ordinal) ? 127 : 126;
+            x.ExitCode = ExecFailureExitCode(failure);
             exitRecorded.SetResult();
             session.Replay(new LogEntry(StdStream.Stdout, DateTimeOffset.UtcNow, Encoding.UTF8.GetBytes($"OCI runtime exec failed: {failure}: unknown\r\n")));
             session.Complete();
@@ -1367,7 +1367,7 @@ public sealed class ContainerService : IContainerService, IDisposable
         var failure = File.Exists(logPath) ? ReadRuncError(await File.ReadAllLinesAsync(logPath).ConfigureAwait(false)) : null;
         if (failure is not null && x.Pid == 0)
         {
-            code = failure.Contains("executable file not found", StringComparison.Ordinal) || (failure.Contains("no such file or directory", StringComparison.Ordinal) && !failure.Contains("chdir", StringComparison.Ordinal)) ? 127 : 126;
+            code = ExecFailureExitCode(failure);
             if (!detach)
             {
                 session.Writer.TryWrite(new OutputChunk(StdStream.Stdout, Encoding.UTF8.GetBytes($"OCI runtime exec failed: {failure}: unknown\r\n")));
@@ -1381,6 +1381,15 @@ public sealed class ContainerService : IContainerService, IDisposable
             File.Delete(f);
         }
     }
+
+    /// <summary>
+    /// The exit code of an exec that runc could not start, as dockerd's translateContainerdStartErr assigns it: 127 when the
+    /// executable is missing (not for a missing working directory), 126 otherwise. Shared by the TTY and pipe paths.
+    /// </summary>
+    private static int ExecFailureExitCode(string failure) =>
+        failure.Contains("executable file not found", StringComparison.Ordinal)
+        || (failure.Contains("no such file or directory", StringComparison.Ordinal) && !failure.Contains("chdir", StringComparison.Ordinal))
+            ? 127 : 126;
 
     private static string? ReadRuncError(string[] lines)
     {
