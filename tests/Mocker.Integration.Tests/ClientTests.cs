@@ -292,6 +292,120 @@ public sealed class ClientTests(DaemonFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Exec_stdin_is_forwarded_and_half_close_ends_it()
+    {
+        var id = await StartSleeperAsync();
+        var ct = Bounded();
+        var execId = await _client.Exec.CreateAsync(id, new ExecConfig
+        {
+            AttachStdin = true,
+            AttachStdout = true,
+            AttachStderr = true,
+            Cmd = ["cat"],
+        }, ct);
+        await using (var stream = await _client.Exec.StartAsync(execId, tty: false, ct))
+        {
+            await stream.WriteAsync("to the exec\n"u8.ToArray(), ct);
+            await stream.FlushAsync(ct);
+            await stream.CloseWriteAsync();
+            var (stdout, stderr) = await ReadAllAsync(stream, tty: false, ct);
+            Assert.Equal("to the exec\n", stdout);
+            Assert.Equal("", stderr);
+        }
+        Assert.Equal(0, (await _client.Exec.InspectAsync(execId, ct)).ExitCode);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Exec_of_a_missing_executable_reports_127(bool tty)
+    {
+        var id = await StartSleeperAsync();
+        var ct = Bounded();
+        var execId = await _client.Exec.CreateAsync(id, new ExecConfig
+        {
+            AttachStdout = true,
+            AttachStderr = true,
+            Tty = tty,
+            Cmd = ["/no/such/binary"],
+        }, ct);
+        string output;
+        await using (var stream = await _client.Exec.StartAsync(execId, tty, ct))
+        {
+            var (stdout, stderr) = await ReadAllAsync(stream, tty, ct);
+            output = stdout + stderr;
+        }
+        Assert.Contains("OCI runtime exec failed", output, StringComparison.Ordinal);
+        var inspect = await _client.Exec.InspectAsync(execId, ct);
+        Assert.False(inspect.Running);
+        Assert.Equal(127, inspect.ExitCode);
+    }
+
+    [Fact]
+    public async Task Exec_in_a_stopped_container_is_a_conflict()
+    {
+        var id = await CreateAsync(Busybox("true"));
+        Assert.Equal(0, (await RunAsync(id)).StatusCode);
+        var error = await Assert.ThrowsAnyAsync<MockerApiException>(() =>
+            _client.Exec.CreateAsync(id, new ExecConfig { AttachStdout = true, Cmd = ["true"] }, Bounded()));
+        Assert.Equal(HttpStatusCode.Conflict, error.StatusCode);
+        Assert.Contains("is not running", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Tty_container_output_is_raw_in_attach_and_logs()
+    {
+        var id = await CreateAsync(Busybox("sh", "-c", "echo hi; echo err >&2") with { Tty = true });
+        var ct = Bounded();
+        string output;
+        await using (var attach = await _client.Containers.AttachAsync(id, ct: ct))
+        {
+            var wait = await _client.Containers.BeginWaitAsync(id, "next-exit", ct);
+            Assert.True(await _client.Containers.StartAsync(id, ct));
+            (output, _) = await ReadAllAsync(attach, tty: true, ct);
+            Assert.Equal(0, (await wait.WaitAsync(ct)).StatusCode);
+        }
+        Assert.Equal("hi\r\nerr\r\n", output);
+        var logs = await CollectLogsAsync(_client.Containers.LogsAsync(id, ct: ct));
+        Assert.Equal("hi\r\nerr\r\n", logs);
+    }
+
+    [Fact]
+    public async Task Auto_remove_container_is_gone_when_the_removed_wait_returns()
+    {
+        var ct = Bounded();
+        var id = await CreateAsync(Busybox("sh", "-c", "exit 7") with { HostConfig = new HostConfig { AutoRemove = true } });
+        var wait = await _client.Containers.BeginWaitAsync(id, "removed", ct);
+        Assert.True(await _client.Containers.StartAsync(id, ct));
+        Assert.Equal(7, (await wait.WaitAsync(ct)).StatusCode);
+        await Assert.ThrowsAsync<MockerNotFoundException>(() => _client.Containers.InspectAsync(id, ct: ct));
+    }
+
+    [Fact]
+    public async Task Restart_runs_the_container_again_and_start_of_a_running_one_is_not_modified()
+    {
+        var ct = Bounded();
+        var id = await StartSleeperAsync();
+        Assert.False(await _client.Containers.StartAsync(id, ct));
+        var before = await _client.Containers.InspectAsync(id, ct: ct);
+        await _client.Containers.RestartAsync(id, 0, ct);
+        var after = await _client.Containers.InspectAsync(id, ct: ct);
+        Assert.True(after.State.Running);
+        Assert.NotEqual(before.State.Pid, after.State.Pid);
+        Assert.NotEqual(before.State.StartedAt, after.State.StartedAt);
+    }
+
+    [Fact]
+    public async Task Create_with_a_taken_name_is_a_conflict()
+    {
+        var name = Names.Unique("taken");
+        var id = await CreateAsync(Busybox("true"), name);
+        var error = await Assert.ThrowsAnyAsync<MockerApiException>(() => _client.Containers.CreateAsync(Busybox("true"), name, Bounded()));
+        Assert.Equal(HttpStatusCode.Conflict, error.StatusCode);
+        Assert.Contains($"The container name \"/{name}\" is already in use by container \"{id}\"", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Stop_escalates_after_the_timeout_and_a_second_stop_is_not_modified()
     {
         var id = await StartSleeperAsync();
@@ -596,5 +710,25 @@ public sealed class ClientTests(DaemonFixture fixture) : IAsyncLifetime
         var (second, secondId) = await BuildAsync();
         Assert.Contains("Using cache", second, StringComparison.Ordinal);
         Assert.Equal(firstId, secondId);
+    }
+
+    [Fact]
+    public async Task Build_with_a_failing_run_reports_the_error_in_the_stream_and_leaves_no_image()
+    {
+        var ct = Bounded();
+        var context = TempDir();
+        await File.WriteAllTextAsync(Path.Combine(context, "Dockerfile"), "FROM busybox\nRUN echo about to fail; exit 4\n", ct);
+        var reference = Names.Unique("client-build-fail") + ":latest";
+        _images.Add(reference);
+        var messages = new List<JsonMessage>();
+        await foreach (var m in _client.Images.BuildAsync(context, new BuildOptions { Tags = [reference] }, ct))
+        {
+            messages.Add(m);
+        }
+        var error = Assert.Single(messages, m => m.error is not null);
+        Assert.Equal("The command '/bin/sh -c echo about to fail; exit 4' returned a non-zero code: 4", error.error);
+        Assert.Equal(4, error.errorDetail?.code);
+        Assert.Contains(messages, m => m.stream?.Contains("about to fail", StringComparison.Ordinal) == true);
+        await Assert.ThrowsAsync<MockerNotFoundException>(() => _client.Images.InspectAsync(reference, ct));
     }
 }
