@@ -423,6 +423,20 @@ public sealed class ClientTests(DaemonFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Kill_ends_a_running_container_with_the_signal_status()
+    {
+        var ct = Bounded();
+        var id = await StartSleeperAsync();
+        var wait = await _client.Containers.BeginWaitAsync(id, ct: ct);
+        await _client.Containers.KillAsync(id, "KILL", ct);
+        Assert.Equal(137, (await wait.WaitAsync(ct)).StatusCode);
+        var state = (await _client.Containers.InspectAsync(id, ct: ct)).State;
+        Assert.Equal("exited", state.Status);
+        Assert.Equal(137, state.ExitCode);
+        Assert.NotEqual("0001-01-01T00:00:00Z", state.FinishedAt);
+    }
+
+    [Fact]
     public async Task Removing_a_running_container_needs_force()
     {
         var id = await StartSleeperAsync();
