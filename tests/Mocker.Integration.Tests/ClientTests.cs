@@ -315,6 +315,26 @@ public sealed class ClientTests(DaemonFixture fixture) : IAsyncLifetime
         Assert.Equal(0, (await _client.Exec.InspectAsync(execId, ct)).ExitCode);
     }
 
+    [Fact]
+    public async Task Exec_honours_env_working_dir_and_user()
+    {
+        var id = await StartSleeperAsync();
+        var ct = Bounded();
+        var execId = await _client.Exec.CreateAsync(id, new ExecConfig
+        {
+            AttachStdout = true,
+            AttachStderr = true,
+            Env = ["FOO=from-exec"],
+            WorkingDir = "/tmp",
+            User = "1000:1000",
+            Cmd = ["sh", "-c", "echo $FOO; pwd; id -u; id -g"],
+        }, ct);
+        await using var stream = await _client.Exec.StartAsync(execId, tty: false, ct);
+        var (stdout, stderr) = await ReadAllAsync(stream, tty: false, ct);
+        Assert.Equal("from-exec\n/tmp\n1000\n1000\n", stdout);
+        Assert.Equal("", stderr);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -514,6 +534,17 @@ public sealed class ClientTests(DaemonFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task List_limit_returns_the_most_recently_created()
+    {
+        var first = await CreateAsync(Busybox("true"));
+        var second = await CreateAsync(Busybox("true"));
+        var listed = await _client.Containers.ListAsync(new ContainerListOptions { Limit = 1 }, Bounded());
+        Assert.Equal(second, Assert.Single(listed).Id);
+        var two = await _client.Containers.ListAsync(new ContainerListOptions { Limit = 2 }, Bounded());
+        Assert.Equal([second, first], two.Select(c => c.Id));
+    }
+
+    [Fact]
     public async Task Inspect_reports_name_config_state_and_default_network_mode()
     {
         var name = Names.Unique("inspect");
@@ -699,7 +730,8 @@ public sealed class ClientTests(DaemonFixture fixture) : IAsyncLifetime
         {
             var text = new StringBuilder();
             string? id = null;
-            await foreach (var m in _client.Images.BuildAsync(context, new BuildOptions { Tags = [reference] }, ct))
+            var options = new BuildOptions { Tags = [reference], Labels = new Dictionary<string, string> { ["it.build"] = reference } };
+            await foreach (var m in _client.Images.BuildAsync(context, options, ct))
             {
                 Assert.True(m.error is null, $"build failed: {m.error}\n{text}");
                 text.Append(m.stream);
@@ -709,11 +741,16 @@ public sealed class ClientTests(DaemonFixture fixture) : IAsyncLifetime
         }
 
         var (first, firstId) = await BuildAsync();
-        Assert.Contains("Step 1/5 : FROM busybox", first, StringComparison.Ordinal);
+        // --label adds a LABEL step at the end, as the classic builder does.
+        Assert.Contains("Step 1/6 : FROM busybox", first, StringComparison.Ordinal);
+        Assert.True(first.Contains($"Step 6/6 : LABEL \"it.build\"=\"{reference}\"", StringComparison.Ordinal), first);
         Assert.Contains($"Successfully tagged {reference}", first, StringComparison.Ordinal);
         var image = await _client.Images.InspectAsync(reference, ct);
         Assert.Equal(image.Id, firstId);
         Assert.Contains("WHO=world", image.Config?.Env ?? []);
+        Assert.Equal(reference, image.Config?.Labels?["it.build"]);
+        var labelled = await _client.Images.ListAsync(filters: new Dictionary<string, IReadOnlyList<string>> { ["label"] = [$"it.build={reference}"] }, ct: ct);
+        Assert.Equal(image.Id, Assert.Single(labelled).Id);
 
         var id = await CreateAsync(new ContainerCreateRequest { Image = reference, AttachStdout = true, AttachStderr = true });
         var (stdout, stderr, status) = await RunAsync(id);
