@@ -646,6 +646,9 @@ public sealed class ClientTests(DaemonFixture fixture) : IAsyncLifetime
         // An image with two references: removing by ID without force is refused, removing a reference only untags.
         var conflict = await Assert.ThrowsAnyAsync<MockerApiException>(() => _client.Images.RemoveAsync(busybox.Id, ct: ct));
         Assert.Equal(HttpStatusCode.Conflict, conflict.StatusCode);
+        Assert.Equal($"conflict: unable to delete {busybox.Id[7..19]} (must be forced) - image is referenced in multiple repositories", conflict.Message);
+        // Even while a container uses the image: another reference remains, so nothing is left dangling.
+        await CreateAsync(Busybox("true"));
         var removed = await _client.Images.RemoveAsync(reference, ct: ct);
         Assert.Equal(reference, Assert.Single(removed).Untagged);
         Assert.DoesNotContain(removed, r => r.Deleted is not null);
@@ -703,6 +706,8 @@ public sealed class ClientTests(DaemonFixture fixture) : IAsyncLifetime
         // Still used by a container: a plain removal is refused; once the container is gone it deletes the image.
         var conflict = await Assert.ThrowsAnyAsync<MockerApiException>(() => _client.Images.RemoveAsync(reference, ct: ct));
         Assert.Equal(HttpStatusCode.Conflict, conflict.StatusCode);
+        Assert.StartsWith($"conflict: unable to remove repository reference \"{reference}\" (must force) - container ", conflict.Message, StringComparison.Ordinal);
+        Assert.EndsWith($"is using its referenced image {imageId[7..19]}", conflict.Message, StringComparison.Ordinal);
         await _client.Containers.RemoveAsync(id, ct: ct);
         var removed = await _client.Images.RemoveAsync(reference, ct: ct);
         Assert.Contains(removed, r => r.Untagged == reference);
