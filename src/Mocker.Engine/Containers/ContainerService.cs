@@ -1325,8 +1325,9 @@ public sealed class ContainerService : IContainerService, IDisposable
         {
             var failure = RuncRuntime.CleanMessage(started.Message ?? "exec failed");
             x.ExitCode = ExecFailureExitCode(failure);
-            exitRecorded.SetResult();
+            // The error text goes in before the gate opens: the pump may already have seen conmon close the socket.
             session.Replay(new LogEntry(StdStream.Stdout, DateTimeOffset.UtcNow, Encoding.UTF8.GetBytes($"OCI runtime exec failed: {failure}: unknown\r\n")));
+            exitRecorded.SetResult();
             session.Complete();
             exec.Dispose();
             Directory.Delete(dir, recursive: true);
