@@ -126,8 +126,9 @@ internal sealed class ImageRoutes(EngineHolder holder, DistributionRoutes distri
             Query.String(r, "platform"));
         await JsonMessageStream.RunAsync(ctx, async progress =>
         {
-            var id = await Images.ImportAsync(r.Body, options, progress, ctx.RequestAborted).ConfigureAwait(false);
-            return new JsonMessage { status = id };
+            // The engine reports the new ID as its last progress message, which is Docker's one {"status":"sha256:…"}.
+            await Images.ImportAsync(r.Body, options, progress, ctx.RequestAborted).ConfigureAwait(false);
+            return null;
         }).ConfigureAwait(false);
     }
 
@@ -138,8 +139,8 @@ internal sealed class ImageRoutes(EngineHolder holder, DistributionRoutes distri
         var tag = Query.String(ctx.Request, "tag");
         await JsonMessageStream.RunAsync(ctx, async progress =>
         {
-            var id = await Images.BootstrapAsync(name, tag, progress, ctx.RequestAborted).ConfigureAwait(false);
-            return new JsonMessage { status = id };
+            await Images.BootstrapAsync(name, tag, progress, ctx.RequestAborted).ConfigureAwait(false);
+            return null;
         }).ConfigureAwait(false);
     }
 

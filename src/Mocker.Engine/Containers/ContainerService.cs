@@ -1308,9 +1308,9 @@ public sealed partial class ContainerService : IContainerService, IDisposable
             ExecProcessSpec = specPath,
         }, ct).ConfigureAwait(false);
         x.Dir = dir;
-        var session = new AttachSession(true, new AttachOptions(x.Config.AttachStdin, x.Config.AttachStdout || x.Config.AttachStderr, x.Config.AttachStderr, true, false), _ => { });
+        // conmon closes the attach socket as the process exits, before the exit code arrives on the sync pipe.
         var exitRecorded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        session.CompleteAfter(exitRecorded.Task);
+        var session = new AttachSession(true, new AttachOptions(x.Config.AttachStdin, x.Config.AttachStdout || x.Config.AttachStderr, x.Config.AttachStderr, true, false), _ => { }, exitRecorded.Task);
         try
         {
             session.Connect(await ConmonMonitor.ConnectAttachAsync(dir, ct).ConfigureAwait(false));
@@ -1324,9 +1324,10 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         if (started.Data <= 0)
         {
             var failure = RuncRuntime.CleanMessage(started.Message ?? "exec failed");
-            x.ExitCode = failure.Contains("executable file not found", StringComparison.Ordinal) ? 127 : 126;
-            exitRecorded.SetResult();
+            x.ExitCode = ExecFailureExitCode(failure);
+            // The error text goes in before the gate opens: the pump may already have seen conmon close the socket.
             session.Replay(new LogEntry(StdStream.Stdout, DateTimeOffset.UtcNow, Encoding.UTF8.GetBytes($"OCI runtime exec failed: {failure}: unknown\r\n")));
+            exitRecorded.SetResult();
             session.Complete();
             exec.Dispose();
             Directory.Delete(dir, recursive: true);
@@ -1336,10 +1337,16 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         x.Running = true;
         _ = Task.Run(async () =>
         {
-            var exit = await exec.ReadSyncAsync().ConfigureAwait(false);
-            x.ExitCode = exit.Data >= 0 ? exit.Data : 126;
-            x.Running = false;
-            exitRecorded.SetResult();
+            try
+            {
+                var exit = await exec.ReadSyncAsync().ConfigureAwait(false);
+                x.ExitCode = exit.Data >= 0 ? exit.Data : 126;
+                x.Running = false;
+            }
+            finally
+            {
+                exitRecorded.TrySetResult();
+            }
             exec.Dispose();
             Directory.Delete(dir, recursive: true);
         }, CancellationToken.None);
@@ -1361,7 +1368,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         var failure = File.Exists(logPath) ? ReadRuncError(await File.ReadAllLinesAsync(logPath).ConfigureAwait(false)) : null;
         if (failure is not null && x.Pid == 0)
         {
-            code = failure.Contains("executable file not found", StringComparison.Ordinal) || (failure.Contains("no such file or directory", StringComparison.Ordinal) && !failure.Contains("chdir", StringComparison.Ordinal)) ? 127 : 126;
+            code = ExecFailureExitCode(failure);
             if (!detach)
             {
                 session.Writer.TryWrite(new OutputChunk(StdStream.Stdout, Encoding.UTF8.GetBytes($"OCI runtime exec failed: {failure}: unknown\r\n")));
@@ -1375,6 +1382,15 @@ public sealed partial class ContainerService : IContainerService, IDisposable
             File.Delete(f);
         }
     }
+
+    /// <summary>
+    /// The exit code of an exec that runc could not start, as dockerd's translateContainerdStartErr assigns it: 127 when the
+    /// executable is missing (not for a missing working directory), 126 otherwise. Shared by the TTY and pipe paths.
+    /// </summary>
+    private static int ExecFailureExitCode(string failure) =>
+        failure.Contains("executable file not found", StringComparison.Ordinal)
+        || (failure.Contains("no such file or directory", StringComparison.Ordinal) && !failure.Contains("chdir", StringComparison.Ordinal))
+            ? 127 : 126;
 
     private static string? ReadRuncError(string[] lines)
     {

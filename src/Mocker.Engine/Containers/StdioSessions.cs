@@ -7,24 +7,31 @@ namespace Mocker.Engine.Containers;
 /// <summary>
 /// A client attached to a container through conmon's attach socket. Created before or after start: stdin written
 /// before <see cref="Connect"/> is buffered and flushed on connect; output packets carry conmon's stream byte
-/// (2 stdout, 3 stderr). The output completes when conmon closes the socket (the container exited) or on dispose.
+/// (2 stdout, 3 stderr). The output completes when conmon closes the socket (the container exited) and
+/// <c>exitRecorded</c> (when given) has completed, or on dispose.
 /// </summary>
 internal sealed class AttachSession : IStdioSession
 {
     private readonly Channel<OutputChunk> _output = Channel.CreateUnbounded<OutputChunk>(new UnboundedChannelOptions { SingleReader = true });
     private readonly AttachOptions _options;
     private readonly Action<AttachSession> _onDispose;
+    private readonly Task? _exitRecorded;
     private readonly object _lock = new();
     private readonly List<byte[]> _stdinBuffer = [];
     private bool _stdinClosed;
     private Socket? _socket;
     private int _disposed;
 
-    public AttachSession(bool tty, AttachOptions options, Action<AttachSession> onDispose)
+    /// <param name="exitRecorded">
+    /// Completes once the process's exit code is visible to inspect. Ending the output only after it lets a client that
+    /// inspects right after the stream closed (<c>docker exec</c> reads the exec's ExitCode that way) see the code.
+    /// </param>
+    public AttachSession(bool tty, AttachOptions options, Action<AttachSession> onDispose, Task? exitRecorded = null)
     {
         Tty = tty;
         _options = options;
         _onDispose = onDispose;
+        _exitRecorded = exitRecorded;
     }
 
     public bool Tty { get; }
@@ -44,15 +51,6 @@ internal sealed class AttachSession : IStdioSession
 
     /// <summary>Ends the output now (used when there is nothing to stream: not running and no stream requested).</summary>
     public void Complete() => _output.Writer.TryComplete();
-
-    /// <summary>
-    /// Holds the end of the output until <paramref name="gate"/> completes. conmon closes the attach socket and
-    /// reports the exit code on different fds in no fixed order; clients read the exit code (exec inspect) as soon
-    /// as the stream ends, so the stream must not end before the code is recorded.
-    /// </summary>
-    public void CompleteAfter(Task gate) => _completionGate = gate;
-
-    private Task? _completionGate;
 
     /// <summary>Binds the session to a connected attach socket, flushes buffered stdin and starts pumping output.</summary>
     public void Connect(Socket socket)
@@ -112,9 +110,9 @@ internal sealed class AttachSession : IStdioSession
         {
             // Disposed by the client.
         }
-        if (_completionGate is { } gate)
+        if (_exitRecorded is not null)
         {
-            await gate.ConfigureAwait(false);
+            await _exitRecorded.ConfigureAwait(false);
         }
         _output.Writer.TryComplete();
     }

@@ -152,7 +152,8 @@ public sealed class ImageService(
         var byId = IsIdPrefix(img.Id, name);
         if (!byId)
         {
-            if (!force && isImageInUse(id))
+            // Docker refuses only when this is the last reference: untagging it would leave a container's image dangling.
+            if (!force && IsSingleReference(refs) && isImageInUse(id))
             {
                 throw MockerException.Conflict($"conflict: unable to remove repository reference \"{name}\" (must force) - container is using its referenced image {img.Id.Short}");
             }

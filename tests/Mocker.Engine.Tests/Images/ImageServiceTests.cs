@@ -103,9 +103,11 @@ public sealed class ImageServiceTests
 
         var untag = await root.Service.RemoveAsync("bb:t1", false, false, NotUsed, default);
         Assert.Equal("bb:t1", Assert.Single(untag).Untagged);
+        // In use, but another reference remains: untagging leaves nothing dangling, so Docker allows it.
+        var untagInUse = await root.Service.RemoveAsync("127.0.0.1:5000/apitrace/bb:1", false, false, _ => true, default);
+        Assert.Equal("127.0.0.1:5000/apitrace/bb:1", Assert.Single(untagInUse).Untagged);
         var inUse = await Assert.ThrowsAsync<MockerException>(() => root.Service.RemoveAsync("bb", false, false, _ => true, default));
         Assert.Equal(ErrorKind.Conflict, inUse.Kind);
-        await root.Service.RemoveAsync("127.0.0.1:5000/apitrace/bb:1", false, false, NotUsed, default);
 
         var items = await root.Service.RemoveAsync("bb", false, false, NotUsed, default);
         Assert.Equal("bb:latest", items[0].Untagged);
