@@ -1,3 +1,4 @@
+using Mocker.Tests.Shared;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Mocker.Integration.Tests.Infrastructure;

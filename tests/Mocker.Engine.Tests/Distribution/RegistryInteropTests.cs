@@ -1,3 +1,4 @@
+using Mocker.Tests.Shared;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using Mocker.Api;

@@ -1,3 +1,4 @@
+using Mocker.Tests.Shared;
 using System.Diagnostics;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;

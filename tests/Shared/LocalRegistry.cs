@@ -2,13 +2,13 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Mocker.Integration.Tests.Infrastructure;
+namespace Mocker.Tests.Shared;
 
 /// <summary>
 /// A real registry (Debian's docker-registry, distribution 2.8) on 127.0.0.1:&lt;free port&gt; with temp storage,
 /// optionally behind htpasswd basic auth. Ready once it logs "listening on"; killed and deleted on dispose.
 /// </summary>
-public sealed class LocalRegistry : IDisposable
+internal sealed class LocalRegistry : IDisposable
 {
     public const string Binary = "/usr/bin/docker-registry";
 
