@@ -641,31 +641,7 @@ public sealed partial class Builder(
                 await b._snapshotter.RemoveAsync(active, ct).ConfigureAwait(false);
                 return null;
             }
-            var pipe = new Pipe();
-            var produce = Task.Run(async () =>
-            {
-                try
-                {
-                    LayerDigest d;
-                    await using (var gz = new GZipStream(pipe.Writer.AsStream(leaveOpen: true), CompressionLevel.Fastest, leaveOpen: false))
-                    {
-                        d = await b._differ.DiffAsync(upper, gz, ct).ConfigureAwait(false);
-                    }
-                    await pipe.Writer.CompleteAsync().ConfigureAwait(false);
-                    return d;
-                }
-                catch (Exception e)
-                {
-                    await pipe.Writer.CompleteAsync(e).ConfigureAwait(false);
-                    throw;
-                }
-            }, ct);
-            Descriptor blob;
-            await using (var reader = pipe.Reader.AsStream())
-            {
-                blob = await b._content.WriteAsync(reader, MediaTypes.OciLayerGzip, null, ct).ConfigureAwait(false);
-            }
-            var digest = await produce.ConfigureAwait(false);
+            var (blob, digest) = await LayerBlobs.DiffToBlobAsync(b._differ, b._content, upper, ct).ConfigureAwait(false);
             var chain = ILayerUnpacker.ChainId(parent, digest.DiffId);
             if (await b._snapshotter.StatAsync(chain, ct).ConfigureAwait(false) is not null)
             {
@@ -711,9 +687,7 @@ public sealed partial class Builder(
                 RootFs = new ImageRootFs { DiffIds = diffIds },
                 History = history,
             };
-            var configDesc = await b._content.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(config, OciJsonContext.Default.ImageConfig), MediaTypes.OciConfig, ct).ConfigureAwait(false);
-            var manifest = new ImageManifest { Config = configDesc, Layers = layers };
-            var manifestDesc = await b._content.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(manifest, OciJsonContext.Default.ImageManifest), MediaTypes.OciManifest, ct).ConfigureAwait(false);
+            var (configDesc, manifestDesc) = await ImageBlobs.WriteAsync(b._content, config, layers, ct).ConfigureAwait(false);
             var record = new ImageRecord
             {
                 Id = configDesc.Digest,

@@ -57,7 +57,8 @@ public sealed class ContainerImages(
         var (blob, diffId) = await containers.WithRootfsAsync(rec.Id, mount: false, async (r, _) =>
         {
             var upper = await containers.ChangesDirAsync(r.Id, ct).ConfigureAwait(false);
-            return await DiffToBlobAsync(upper, ct).ConfigureAwait(false);
+            var (b, layer) = await LayerBlobs.DiffToBlobAsync(differ, content, upper, ct).ConfigureAwait(false);
+            return (b, layer.DiffId);
         }, ct).ConfigureAwait(false);
         UnpackedLayer unpacked;
         await using (var layer = content.OpenRead(blob.Digest))
@@ -80,9 +81,7 @@ public sealed class ContainerImages(
             RootFs = new ImageRootFs { DiffIds = [.. image.Config.RootFs.DiffIds, unpacked.DiffId] },
             History = history,
         };
-        var configDesc = await content.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(imageConfig, OciJsonContext.Default.ImageConfig), MediaTypes.OciConfig, ct).ConfigureAwait(false);
-        var manifest = new ImageManifest { Config = configDesc, Layers = [.. baseManifest.Layers, blob] };
-        var manifestDesc = await content.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(manifest, OciJsonContext.Default.ImageManifest), MediaTypes.OciManifest, ct).ConfigureAwait(false);
+        var (configDesc, manifestDesc) = await ImageBlobs.WriteAsync(content, imageConfig, [.. baseManifest.Layers, blob], ct).ConfigureAwait(false);
         var record = new ImageRecord
         {
             Id = configDesc.Digest,
@@ -104,34 +103,4 @@ public sealed class ContainerImages(
     /// <summary>Errors: NotFound "No such container: X". The tar holds the merged view, so no whiteouts appear in it.</summary>
     public Task ExportAsync(string container, Stream output, CancellationToken ct) =>
         containers.WithRootfsAsync(container, mount: true, async (_, rootfs) => await differ.DiffAsync(rootfs, output, ct).ConfigureAwait(false), ct);
-
-    private async Task<(Descriptor Blob, Digest DiffId)> DiffToBlobAsync(string upper, CancellationToken ct)
-    {
-        var pipe = new Pipe();
-        var produce = Task.Run(async () =>
-        {
-            try
-            {
-                LayerDigest d;
-                await using (var gz = new GZipStream(pipe.Writer.AsStream(leaveOpen: true), CompressionLevel.Fastest, leaveOpen: false))
-                {
-                    d = await differ.DiffAsync(upper, gz, ct).ConfigureAwait(false);
-                }
-                await pipe.Writer.CompleteAsync().ConfigureAwait(false);
-                return d;
-            }
-            catch (Exception e)
-            {
-                await pipe.Writer.CompleteAsync(e).ConfigureAwait(false);
-                throw;
-            }
-        }, ct);
-        Descriptor blob;
-        await using (var reader = pipe.Reader.AsStream())
-        {
-            blob = await content.WriteAsync(reader, MediaTypes.OciLayerGzip, null, ct).ConfigureAwait(false);
-        }
-        var digest = await produce.ConfigureAwait(false);
-        return (blob, digest.DiffId);
-    }
 }

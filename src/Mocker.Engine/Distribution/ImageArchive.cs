@@ -539,8 +539,7 @@ public sealed class ImageArchive(
         }
         else
         {
-            var manifest = new ImageManifest { Config = configDesc, Layers = descriptors };
-            manifestDesc = await content.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(manifest, OciJsonContext.Default.ImageManifest), MediaTypes.OciManifest, ct).ConfigureAwait(false);
+            manifestDesc = await ImageBlobs.WriteManifestAsync(content, configDesc, descriptors, ct).ConfigureAwait(false);
         }
         var existing = await images.FindAsync(configDesc.Digest.ToString(), ct).ConfigureAwait(false);
         var record = new ImageRecord

@@ -488,9 +488,7 @@ public sealed class ImageService(
             RootFs = new ImageRootFs { DiffIds = [unpacked.DiffId] },
             History = [new HistoryEntry { Created = createdText, CreatedBy = "", Comment = string.IsNullOrEmpty(message) ? null : message }],
         };
-        var configDesc = await content.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(imageConfig, OciJsonContext.Default.ImageConfig), MediaTypes.OciConfig, ct).ConfigureAwait(false);
-        var manifest = new ImageManifest { Config = configDesc, Layers = [layerDesc!] };
-        var manifestDesc = await content.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(manifest, OciJsonContext.Default.ImageManifest), MediaTypes.OciManifest, ct).ConfigureAwait(false);
+        var (configDesc, manifestDesc) = await ImageBlobs.WriteAsync(content, imageConfig, [layerDesc!], ct).ConfigureAwait(false);
         var record = new ImageRecord
         {
             Id = configDesc.Digest,
