@@ -88,13 +88,13 @@ internal sealed class ImageRoutes(EngineHolder holder, DistributionRoutes distri
     {
         var r = ctx.Request;
         var containers = holder.Engine.Containers;
-        var items = await Images.RemoveAsync(Rest(ctx), Query.Bool(r, "force"), Query.Bool(r, "noprune"), containers.IsImageInUse, ctx.RequestAborted).ConfigureAwait(false);
+        var items = await Images.RemoveAsync(Rest(ctx), Query.Bool(r, "force"), Query.Bool(r, "noprune"), containers.FindImageUser, ctx.RequestAborted).ConfigureAwait(false);
         await Responses.Json(ctx, items as List<ImageDeleteResponseItem> ?? [.. items], ApiJsonContext.Default.ListImageDeleteResponseItem).ConfigureAwait(false);
     }
 
     private async Task Prune(HttpContext ctx)
     {
-        var result = await Images.PruneAsync(Query.Filters(ctx.Request), holder.Engine.Containers.IsImageInUse, ctx.RequestAborted).ConfigureAwait(false);
+        var result = await Images.PruneAsync(Query.Filters(ctx.Request), holder.Engine.Containers.FindImageUser, ctx.RequestAborted).ConfigureAwait(false);
         await Responses.Json(ctx, result, ApiJsonContext.Default.ImagePruneResponse).ConfigureAwait(false);
     }
 

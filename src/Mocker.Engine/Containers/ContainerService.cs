@@ -1170,7 +1170,23 @@ public sealed partial class ContainerService : IContainerService, IDisposable
     }
 
     /// <inheritdoc />
-    public bool IsImageInUse(string imageId) => _entries.Values.Any(e => e.Rec.ImageId == imageId);
+    public ImageUser? FindImageUser(string imageId)
+    {
+        ImageUser? stopped = null;
+        foreach (var e in _entries.Values)
+        {
+            if (e.Rec.ImageId != imageId)
+            {
+                continue;
+            }
+            if (IsRunning(e.Rec))
+            {
+                return new ImageUser(e.Rec.Id, Running: true);
+            }
+            stopped ??= new ImageUser(e.Rec.Id, Running: false);
+        }
+        return stopped;
+    }
 
     /// <inheritdoc />
     public (int Total, int Running, int Paused, int Stopped) Counts()

@@ -94,8 +94,8 @@ public interface IContainerService
 
     Task<ContainerPruneResponse> PruneAsync(IReadOnlyDictionary<string, IReadOnlyList<string>> filters, CancellationToken ct);
 
-    /// <summary>True when any container (in any state) was created from image ID <paramref name="imageId"/> ("sha256:…").</summary>
-    bool IsImageInUse(string imageId);
+    /// <summary>A container (running ones first) created from image ID <paramref name="imageId"/> ("sha256:…"), or null.</summary>
+    Images.ImageUser? FindImageUser(string imageId);
 
     /// <summary>Container counts for /info: (total, running, paused, stopped).</summary>
     (int Total, int Running, int Paused, int Stopped) Counts();

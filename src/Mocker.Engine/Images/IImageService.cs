@@ -2,6 +2,9 @@ using Mocker.Api;
 
 namespace Mocker.Engine.Images;
 
+/// <summary>A container using an image: what Docker's image-delete conflicts name (daemon/images/image_delete.go).</summary>
+public sealed record ImageUser(string ContainerId, bool Running);
+
 /// <summary>Filters of <c>GET /images/json</c>: key → accepted values (both Docker filter forms normalise to this).</summary>
 public sealed record ImageListOptions(bool All, IReadOnlyDictionary<string, IReadOnlyList<string>> Filters);
 
@@ -28,15 +31,17 @@ public interface IImageService
 
     /// <summary>
     /// <c>DELETE /images/{name}</c>: untags when the name is a reference and other references remain, else deletes
-    /// the image and its unreferenced layers. <paramref name="isImageInUse"/> tells whether a container uses an image ID
-    /// (the container service owns that knowledge).
+    /// the image and its unreferenced layers. <paramref name="imageUser"/> returns a container using an image ID, running
+    /// ones first, or null (the container service owns that knowledge). As in Docker, an image used by a running container
+    /// cannot be deleted even with force; a stopped container's image needs force; untagging the last reference of an image
+    /// a container uses needs force.
     /// </summary>
-    Task<IReadOnlyList<ImageDeleteResponseItem>> RemoveAsync(string name, bool force, bool noPrune, Func<string, bool> isImageInUse, CancellationToken ct);
+    Task<IReadOnlyList<ImageDeleteResponseItem>> RemoveAsync(string name, bool force, bool noPrune, Func<string, ImageUser?> imageUser, CancellationToken ct);
 
     Task<IReadOnlyList<ImageHistoryItem>> HistoryAsync(string name, CancellationToken ct);
 
     /// <summary><c>POST /images/prune</c>: dangling images (or all unused with dangling=false) not used by a container.</summary>
-    Task<ImagePruneResponse> PruneAsync(IReadOnlyDictionary<string, IReadOnlyList<string>> filters, Func<string, bool> isImageInUse, CancellationToken ct);
+    Task<ImagePruneResponse> PruneAsync(IReadOnlyDictionary<string, IReadOnlyList<string>> filters, Func<string, ImageUser?> imageUser, CancellationToken ct);
 
     /// <summary>Imports a rootfs tarball (plain or gzip, detected by magic) as a one-layer image; returns the image ID "sha256:…".</summary>
     Task<string> ImportAsync(Stream tarball, ImportOptions options, IProgress<JsonMessage>? progress, CancellationToken ct);

@@ -136,14 +136,14 @@ public sealed class ImageService(
         await store.TagAsync(img.Id, reference.ToString(), ct).ConfigureAwait(false);
     }
 
-    public async Task<IReadOnlyList<ImageDeleteResponseItem>> RemoveAsync(string name, bool force, bool noPrune, Func<string, bool> isImageInUse, CancellationToken ct) =>
-        (await RemoveCoreAsync(name, force, !noPrune, isImageInUse, ct).ConfigureAwait(false)).Items;
+    public async Task<IReadOnlyList<ImageDeleteResponseItem>> RemoveAsync(string name, bool force, bool noPrune, Func<string, ImageUser?> imageUser, CancellationToken ct) =>
+        (await RemoveCoreAsync(name, force, !noPrune, imageUser, ct).ConfigureAwait(false)).Items;
 
     /// <summary>
     /// Docker's ImageDelete: untag when named by reference and other references remain; otherwise check conflicts, delete,
     /// and (with <paramref name="pruneParents"/>) delete parents left dangling and unused. Returns the items and bytes freed.
     /// </summary>
-    private async Task<(List<ImageDeleteResponseItem> Items, long Reclaimed)> RemoveCoreAsync(string name, bool force, bool pruneParents, Func<string, bool> isImageInUse, CancellationToken ct)
+    private async Task<(List<ImageDeleteResponseItem> Items, long Reclaimed)> RemoveCoreAsync(string name, bool force, bool pruneParents, Func<string, ImageUser?> imageUser, CancellationToken ct)
     {
         var img = await store.GetAsync(name, ct).ConfigureAwait(false);
         var id = img.Id.ToString();
@@ -153,9 +153,9 @@ public sealed class ImageService(
         if (!byId)
         {
             // Docker refuses only when this is the last reference: untagging it would leave a container's image dangling.
-            if (!force && IsSingleReference(refs) && isImageInUse(id))
+            if (!force && IsSingleReference(refs) && imageUser(id) is { } user)
             {
-                throw MockerException.Conflict($"conflict: unable to remove repository reference \"{name}\" (must force) - container is using its referenced image {img.Id.Short}");
+                throw MockerException.Conflict($"conflict: unable to remove repository reference \"{name}\" (must force) - container {user.ContainerId[..12]} is using its referenced image {img.Id.Short}");
             }
             var reference = Reference.Parse(name).WithDefaultTag();
             await store.UntagAsync(reference.ToString(), ct).ConfigureAwait(false);
@@ -174,9 +174,12 @@ public sealed class ImageService(
         {
             throw MockerException.Conflict($"conflict: unable to delete {img.Id.Short} (cannot be forced) - image has dependent child images");
         }
-        if (!force && isImageInUse(id))
+        switch (imageUser(id))
         {
-            throw MockerException.Conflict($"conflict: unable to delete {img.Id.Short} (must be forced) - image is being used by a container");
+            case { Running: true } running:
+                throw MockerException.Conflict($"conflict: unable to delete {img.Id.Short} (cannot be forced) - image is being used by running container {running.ContainerId[..12]}");
+            case { } stopped when !force:
+                throw MockerException.Conflict($"conflict: unable to delete {img.Id.Short} (must be forced) - image is being used by stopped container {stopped.ContainerId[..12]}");
         }
         foreach (var r in byId && (force || IsSingleReference(refs)) ? refs : [])
         {
@@ -186,7 +189,7 @@ public sealed class ImageService(
         for (var parentId = pruneParents ? img.Parent : null; parentId is { } p;)
         {
             var parent = await store.FindAsync(p.ToString(), ct).ConfigureAwait(false);
-            if (parent is null || parent.Tags.Count + parent.RepoDigests.Count > 0 || isImageInUse(p.ToString())
+            if (parent is null || parent.Tags.Count + parent.RepoDigests.Count > 0 || imageUser(p.ToString()) is not null
                 || (await store.ListAsync(ct).ConfigureAwait(false)).Any(i => i.Parent == p))
             {
                 break;
@@ -333,7 +336,7 @@ public sealed class ImageService(
         return items;
     }
 
-    public async Task<ImagePruneResponse> PruneAsync(IReadOnlyDictionary<string, IReadOnlyList<string>> filters, Func<string, bool> isImageInUse, CancellationToken ct)
+    public async Task<ImagePruneResponse> PruneAsync(IReadOnlyDictionary<string, IReadOnlyList<string>> filters, Func<string, ImageUser?> imageUser, CancellationToken ct)
     {
         var danglingOnly = !filters.TryGetValue("dangling", out var d) || d.Count == 0 || IsTrue(d[0]);
         DateTimeOffset? until = filters.TryGetValue("until", out var u) && u.Count > 0 ? ParseUntil(u[0]) : null;
@@ -343,14 +346,14 @@ public sealed class ImageService(
         long reclaimed = 0;
         foreach (var img in images)
         {
-            if ((danglingOnly && (img.Tags.Count > 0 || parents.Contains(img.Id))) || isImageInUse(img.Id.ToString())
+            if ((danglingOnly && (img.Tags.Count > 0 || parents.Contains(img.Id))) || imageUser(img.Id.ToString()) is not null
                 || (until is { } t && CreatedOf(img) >= t) || !MatchesLabels(img, filters))
             {
                 continue;
             }
             try
             {
-                var (items, bytes) = await RemoveCoreAsync(img.Id.ToString(), force: !danglingOnly, pruneParents: true, isImageInUse, ct).ConfigureAwait(false);
+                var (items, bytes) = await RemoveCoreAsync(img.Id.ToString(), force: !danglingOnly, pruneParents: true, imageUser, ct).ConfigureAwait(false);
                 deleted.AddRange(items);
                 reclaimed += bytes;
             }

@@ -12,7 +12,7 @@ namespace Mocker.Engine.Tests.Distribution;
 /// <summary>Push and pull against a real distribution 2.8 registry (Debian package docker-registry).</summary>
 public sealed class RegistryInteropTests
 {
-    private static readonly Func<string, bool> NotUsed = _ => false;
+    private static readonly Func<string, Mocker.Engine.Images.ImageUser?> NotUsed = _ => null;
 
     internal sealed class Collect : IProgress<JsonMessage>
     {

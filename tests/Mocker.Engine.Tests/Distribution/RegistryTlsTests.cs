@@ -75,7 +75,7 @@ public sealed class RegistryTlsTests
         var progress = new RegistryInteropTests.Collect();
         await trusted.PushAsync(registry.Host + "/tls/bb:1", progress, default);
         Assert.Contains("Pushed", progress.Statuses);
-        await root.Service.RemoveAsync(id, force: true, noPrune: false, _ => false, default);
+        await root.Service.RemoveAsync(id, force: true, noPrune: false, _ => null, default);
         var image = await trusted.PullAsync(registry.Host + "/tls/bb:1", null, new RegistryInteropTests.Collect(), default);
         Assert.Equal(id, image.Id.ToString());
     }

@@ -11,7 +11,8 @@ namespace Mocker.Engine.Tests.Images;
 
 public sealed class ImageServiceTests
 {
-    private static readonly Func<string, bool> NotUsed = _ => false;
+    private static readonly Func<string, ImageUser?> NotUsed = _ => null;
+    private static readonly ImageUser Stopped = new("4aad1a2b3c4d5e6f4aad1a2b3c4d5e6f4aad1a2b3c4d5e6f4aad1a2b3c4d5e6f", Running: false);
     private static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> NoFilters = new Dictionary<string, IReadOnlyList<string>>();
 
     private static ImportOptions Opts(string? repo, string? message = null, params string[] changes) => new(repo, null, changes, message, null);
@@ -104,10 +105,15 @@ public sealed class ImageServiceTests
         var untag = await root.Service.RemoveAsync("bb:t1", false, false, NotUsed, default);
         Assert.Equal("bb:t1", Assert.Single(untag).Untagged);
         // In use, but another reference remains: untagging leaves nothing dangling, so Docker allows it.
-        var untagInUse = await root.Service.RemoveAsync("127.0.0.1:5000/apitrace/bb:1", false, false, _ => true, default);
+        var untagInUse = await root.Service.RemoveAsync("127.0.0.1:5000/apitrace/bb:1", false, false, _ => Stopped, default);
         Assert.Equal("127.0.0.1:5000/apitrace/bb:1", Assert.Single(untagInUse).Untagged);
-        var inUse = await Assert.ThrowsAsync<MockerException>(() => root.Service.RemoveAsync("bb", false, false, _ => true, default));
+        var inUse = await Assert.ThrowsAsync<MockerException>(() => root.Service.RemoveAsync("bb", false, false, _ => Stopped, default));
         Assert.Equal(ErrorKind.Conflict, inUse.Kind);
+        Assert.Equal($"conflict: unable to remove repository reference \"bb\" (must force) - container {Stopped.ContainerId[..12]} is using its referenced image {id[7..19]}", inUse.Message);
+        var running = await Assert.ThrowsAsync<MockerException>(() => root.Service.RemoveAsync(id, true, false, _ => Stopped with { Running = true }, default));
+        Assert.Equal($"conflict: unable to delete {id[7..19]} (cannot be forced) - image is being used by running container {Stopped.ContainerId[..12]}", running.Message);
+        var stopped = await Assert.ThrowsAsync<MockerException>(() => root.Service.RemoveAsync(id, false, false, _ => Stopped, default));
+        Assert.Equal($"conflict: unable to delete {id[7..19]} (must be forced) - image is being used by stopped container {Stopped.ContainerId[..12]}", stopped.Message);
 
         var items = await root.Service.RemoveAsync("bb", false, false, NotUsed, default);
         Assert.Equal("bb:latest", items[0].Untagged);
@@ -159,7 +165,7 @@ public sealed class ImageServiceTests
         Assert.Contains(pruned.ImagesDeleted!, i => i.Deleted == first);
         Assert.True(pruned.SpaceReclaimed > 0);
         Assert.NotNull(await root.Images.FindAsync(second, default));
-        var kept = await root.Service.PruneAsync(new Dictionary<string, IReadOnlyList<string>> { ["dangling"] = ["false"] }, _ => true, default);
+        var kept = await root.Service.PruneAsync(new Dictionary<string, IReadOnlyList<string>> { ["dangling"] = ["false"] }, _ => Stopped, default);
         Assert.Null(kept.ImagesDeleted);
         var all = await root.Service.PruneAsync(new Dictionary<string, IReadOnlyList<string>> { ["dangling"] = ["false"] }, NotUsed, default);
         Assert.Contains(all.ImagesDeleted!, i => i.Deleted == second);
