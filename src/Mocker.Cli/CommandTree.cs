@@ -18,7 +18,7 @@ internal static class CommandTree
             ImageCommands.History(),
             DistributionCommands.Pull(), DistributionCommands.Push(), DistributionCommands.Save(), DistributionCommands.Load(),
             DistributionCommands.Login(), DistributionCommands.Logout(), DistributionCommands.Commit(), DistributionCommands.Export(),
-            SystemCommands.Version(), SystemCommands.Info(), SystemCommands.Inspect(),
+            SystemCommands.Version(), SystemCommands.Info(), SystemCommands.Inspect(), EventCommands.Events(),
         };
 
         var container = new Command("container", "Manage containers")
@@ -38,7 +38,7 @@ internal static class CommandTree
         };
         var system = new Command("system", "Manage Mocker")
         {
-            SystemCommands.SystemPrune(), SystemCommands.Info(), SystemCommands.Version(),
+            SystemCommands.SystemPrune(), SystemCommands.Info(), SystemCommands.Version(), EventCommands.Events(),
         };
         root.Subcommands.Add(container);
         root.Subcommands.Add(image);

@@ -7,6 +7,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Mocker.Api;
 using Mocker.Engine.Errors;
+using Mocker.Engine.Events;
 using Mocker.Engine.Images;
 using Mocker.Engine.Runtime;
 using Mocker.Engine.Snapshots;
@@ -32,9 +33,13 @@ public sealed partial class ContainerService : IContainerService, IDisposable
     private readonly ConcurrentDictionary<string, ExecEntry> _execs = new();
     private readonly Dictionary<string, (RuncRuntime Runc, ConmonMonitor Conmon)> _runtimes = [];
 
-    public ContainerService(EngineOptions options, MetadataDb db, IImageStore images, ISnapshotter snapshots, ILoggerFactory loggerFactory)
+    private readonly EventBus _events;
+
+    /// <param name="events">Where container events go (engine-api-trace.md §1.18); null = a private bus nobody reads.</param>
+    public ContainerService(EngineOptions options, MetadataDb db, IImageStore images, ISnapshotter snapshots, ILoggerFactory loggerFactory, EventBus? events = null)
     {
         _options = options;
+        _events = events ?? new EventBus();
         _store = new ContainerStore(db);
         _images = images;
         _snapshots = snapshots;
@@ -289,6 +294,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
                 if (await _store.InsertAsync(rec, ct).ConfigureAwait(false))
                 {
                     _entries[id] = new Entry(rec);
+                    Emit(rec, "create");
                     return new ContainerCreateResponse { Id = id };
                 }
                 if (!string.IsNullOrEmpty(name) || attempt > 5)
@@ -509,6 +515,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
             OomKilled = false,
             HasBeenStarted = true,
         }).ConfigureAwait(false);
+        Emit(e.Rec, "start");
         ArmExit(e);
     }
 
@@ -533,6 +540,11 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         MountHelper.Unmount(Path.Combine(BundleDir(rec.Id), "rootfs"));
         var oom = File.Exists(Path.Combine(ContainerDir(rec.Id), "persist", "oom"));
         await SaveAsync(e, r => r with { Status = "exited", ExitCode = code, Pid = 0, FinishedAt = DateTimeOffset.UtcNow, OomKilled = oom }).ConfigureAwait(false);
+        if (oom)
+        {
+            Emit(e.Rec, "oom");
+        }
+        Emit(e.Rec, "die", ("exitCode", code.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         CompleteSessions(e);
         e.ExitHandled.TrySetResult();
         ResolveWaiters(e, code, removed: false, next: true);
@@ -619,6 +631,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
             }
             e.ManuallyStopped = true;
             await StopLockedAsync(e, timeoutSeconds, ct).ConfigureAwait(false);
+            Emit(e.Rec, "stop");
         }
         finally
         {
@@ -641,6 +654,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
                 {
                     await runc.ResumeAsync(rec.Id, ct).ConfigureAwait(false);
                 }
+                Emit(rec, "kill", ("signal", sig.ToString(System.Globalization.CultureInfo.InvariantCulture)));
                 await runc.KillAsync(rec.Id, sig, false, ct).ConfigureAwait(false);
             }
             catch (MockerException ex)
@@ -659,6 +673,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         }
         try
         {
+            Emit(rec, "kill", ("signal", "9"));
             await runc.KillAsync(rec.Id, 9, true, ct).ConfigureAwait(false);
         }
         catch (MockerException ex)
@@ -682,6 +697,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
             }
             e.ManuallyStopped = false;
             await StartLockedAsync(e, ct).ConfigureAwait(false);
+            Emit(e.Rec, "restart");
         }
         finally
         {
@@ -706,6 +722,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         try
         {
             await runc.KillAsync(e.Rec.Id, sig, sig == 9, ct).ConfigureAwait(false);
+            Emit(e.Rec, "kill", ("signal", sig.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         }
         catch (MockerException) when (!IsRunning(e.Rec) || _exits.ReadExitCode(e.Rec.Id) is not null)
         {
@@ -793,6 +810,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
             Directory.Delete(ContainerDir(id), recursive: true);
         }
         _exits.Clear(id);
+        Emit(e.Rec, "destroy");
         CompleteSessions(e);
         ResolveWaiters(e, e.Rec.ExitCode, removed: true, next: true);
     }
@@ -1008,6 +1026,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
     public async Task<IStdioSession> AttachAsync(string id, AttachOptions options, CancellationToken ct)
     {
         var e = Resolve(id);
+        Emit(e.Rec, "attach");
         var session = new AttachSession(e.Rec.Config.Tty, options, s =>
         {
             lock (e.Sessions)
@@ -1093,10 +1112,12 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         {
             throw NameConflict(full, "");
         }
+        var oldName = e.Rec.Name;
         lock (e)
         {
             e.Rec = updated;
         }
+        Emit(updated, "rename", ("oldName", oldName));
     }
 
     /// <inheritdoc />
@@ -1199,6 +1220,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         {
             e.ExecIds.Add(execId);
         }
+        Emit(e.Rec, "exec_create: " + string.Join(' ', config.Cmd), ("execID", execId));
         return Task.FromResult(execId);
     }
 
@@ -1281,6 +1303,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         });
         session.Bind(stdinStream);
         x.Running = true;
+        EmitExecStart(rec, x);
         _ = FinishExecAsync(x, exit, session, detach, specPath, logPath, pidFile);
         return detach ? null : session;
     }
@@ -1335,6 +1358,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         }
         x.Pid = started.Data;
         x.Running = true;
+        EmitExecStart(rec, x);
         _ = Task.Run(async () =>
         {
             try
@@ -1342,6 +1366,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
                 var exit = await exec.ReadSyncAsync().ConfigureAwait(false);
                 x.ExitCode = exit.Data >= 0 ? exit.Data : 126;
                 x.Running = false;
+                EmitExecDie(x);
             }
             finally
             {
@@ -1358,7 +1383,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         return session;
     }
 
-    private static async Task FinishExecAsync(ExecEntry x, Task<int> exit, ExecSession session, bool detach, string specPath, string logPath, string pidFile)
+    private async Task FinishExecAsync(ExecEntry x, Task<int> exit, ExecSession session, bool detach, string specPath, string logPath, string pidFile)
     {
         var code = await exit.ConfigureAwait(false);
         if (File.Exists(pidFile) && int.TryParse(await File.ReadAllTextAsync(pidFile).ConfigureAwait(false), out var pid))
@@ -1376,6 +1401,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         }
         x.ExitCode = code;
         x.Running = false;
+        EmitExecDie(x);
         session.Writer.TryComplete();
         foreach (var f in new[] { specPath, logPath, pidFile })
         {
@@ -1452,4 +1478,28 @@ public sealed partial class ContainerService : IContainerService, IDisposable
     }
 
     public void Dispose() => _exits.Dispose();
+
+    /// <summary>Publishes a container event with Docker's attributes: the container's labels, image (as the user named it) and name.</summary>
+    private void Emit(ContainerRecord rec, string action, params (string Key, string Value)[] extra)
+    {
+        var attrs = new Dictionary<string, string>(rec.Config.Labels ?? []);
+        attrs["image"] = rec.ImageName;
+        attrs["name"] = rec.Name.TrimStart('/');
+        foreach (var (k, v) in extra)
+        {
+            attrs[k] = v;
+        }
+        _events.Publish("container", action, rec.Id, attrs);
+    }
+
+    private void EmitExecStart(ContainerRecord rec, ExecEntry x) =>
+        Emit(rec, "exec_start: " + string.Join(' ', x.Config.Cmd ?? []), ("execID", x.Id));
+
+    private void EmitExecDie(ExecEntry x)
+    {
+        if (_entries.TryGetValue(x.ContainerId, out var e))
+        {
+            Emit(e.Rec, "exec_die", ("execID", x.Id), ("exitCode", (x.ExitCode ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+    }
 }
