@@ -1,4 +1,5 @@
 using System.Globalization;
+using Mocker.Client;
 using Mocker.Integration.Tests.Infrastructure;
 using Xunit;
 
@@ -64,5 +65,86 @@ public sealed class LifecycleTests(DaemonFixture fixture)
         {
             Expect.Ok(await _d.DockerAsync("rm", "-f", name));
         }
+    }
+
+    /// <summary>Reads the event stream from <paramref name="since"/> until <paramref name="count"/> events matched.</summary>
+    private static async Task<List<Mocker.Api.EventMessage>> NextEventsAsync(DaemonInstance d, DateTimeOffset since, int count, params (string Key, string Value)[] filters)
+    {
+        using var client = new MockerClient(d.Host);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var map = filters.GroupBy(f => f.Key).ToDictionary(g => g.Key, g => (IReadOnlyList<string>)g.Select(f => f.Value).ToList());
+        var got = new List<Mocker.Api.EventMessage>();
+        await foreach (var m in client.System.EventsAsync(Unix(since), null, map, cts.Token))
+        {
+            got.Add(m);
+            if (got.Count == count)
+            {
+                break;
+            }
+        }
+        return got;
+    }
+
+    [Fact]
+    public async Task Restart_on_failure_2_restarts_exactly_twice_then_stays_exited()
+    {
+        var name = Names.Unique("it-rof");
+        var t0 = DateTimeOffset.UtcNow.AddSeconds(-1);
+        try
+        {
+            Expect.Ok(await _d.DockerAsync("run", "-d", "--name", name, "--restart", "on-failure:2", "busybox", "sh", "-c", "exit 1"));
+            var dies = await NextEventsAsync(_d, t0, 3, ("container", name), ("event", "die"));
+            Assert.All(dies, m => Assert.Equal("1", m.Actor.Attributes["exitCode"]));
+            var state = Expect.Ok(await _d.DockerAsync("inspect", "--format", "{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}", name));
+            Assert.Equal("2 exited 1", state.Stdout.Trim());
+        }
+        finally
+        {
+            await _d.DockerAsync("rm", "-f", name);
+        }
+    }
+
+    [Fact]
+    public async Task Restart_always_restarts_after_exit_and_stop_ends_it()
+    {
+        var name = Names.Unique("it-ra");
+        var t0 = DateTimeOffset.UtcNow.AddSeconds(-1);
+        try
+        {
+            Expect.Ok(await _d.MockerAsync("run", "-d", "--name", name, "--restart", "always", "busybox", "true"));
+            var starts = await NextEventsAsync(_d, t0, 3, ("container", name), ("event", "start"));
+            Assert.Equal(3, starts.Count);
+            Expect.Ok(await _d.DockerAsync("stop", name));
+            var state = Expect.Ok(await _d.DockerAsync("inspect", "--format", "{{.State.Status}} {{.State.Restarting}} {{.HostConfig.RestartPolicy.Name}}", name));
+            Assert.Equal("exited false always", state.Stdout.Trim());
+            var count = int.Parse(Expect.Ok(await _d.DockerAsync("inspect", "--format", "{{.RestartCount}}", name)).Stdout.Trim(), CultureInfo.InvariantCulture);
+            Assert.True(count >= 2, $"RestartCount {count}");
+        }
+        finally
+        {
+            await _d.DockerAsync("rm", "-f", name);
+        }
+    }
+
+    [Fact]
+    public async Task Restart_policies_are_honoured_when_mockerd_starts_again()
+    {
+        await using var d = await DaemonInstance.StartNewAsync();
+        await d.BootstrapBusyboxAsync();
+        Expect.Ok(await d.DockerAsync("run", "-d", "--name", "crashed", "--restart", "unless-stopped", "busybox", "sleep", "1000"));
+        Expect.Ok(await d.DockerAsync("run", "-d", "--name", "stopped", "--restart", "unless-stopped", "busybox", "sleep", "1000"));
+        Expect.Ok(await d.DockerAsync("stop", "-t", "0", "stopped"));
+        var pid = Expect.Ok(await d.DockerAsync("inspect", "--format", "{{.State.Pid}}", "crashed")).Stdout.Trim();
+        await d.KillAsync();
+        // The container dies while no daemon watches it.
+        Expect.Ok(await Proc.RunAsync("kill", ["-KILL", pid]));
+        var t0 = DateTimeOffset.UtcNow.AddSeconds(-1);
+        await d.StartAsync();
+        await NextEventsAsync(d, t0, 1, ("container", "crashed"), ("event", "start"));
+        var crashed = Expect.Ok(await d.DockerAsync("inspect", "--format", "{{.State.Status}} {{.RestartCount}}", "crashed"));
+        Assert.Equal("running 1", crashed.Stdout.Trim());
+        var stopped = Expect.Ok(await d.DockerAsync("inspect", "--format", "{{.State.Status}}", "stopped"));
+        Assert.Equal("exited", stopped.Stdout.Trim());
+        Expect.Ok(await d.DockerAsync("rm", "-f", "crashed", "stopped"));
     }
 }

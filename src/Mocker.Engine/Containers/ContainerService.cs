@@ -63,6 +63,8 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         /// <summary>Completes once the current run's exit is recorded.</summary>
         public TaskCompletionSource ExitHandled = Completed();
         public bool ManuallyStopped;
+        /// <summary>The delay before the next policy restart: Docker's restartmanager (100 ms, doubling, at most 1 min, reset after 10 s of running).</summary>
+        public TimeSpan Backoff;
         public int Removed;
 
         private static TaskCompletionSource Completed()
@@ -193,8 +195,11 @@ public sealed partial class ContainerService : IContainerService, IDisposable
             e.ExitHandled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             await OnExitAsync(e, code).ConfigureAwait(false);
         }
-        foreach (var e in _entries.Values.Where(x => x.Rec.Status == "exited" && x.Rec.HostConfig.RestartPolicy?.Name is "always"))
+        // Docker's restore: "always" comes back even after a user stop; "unless-stopped" only when the user did not stop it.
+        foreach (var e in _entries.Values.Where(x => x.Rec.Status == "exited"
+            && (x.Rec.HostConfig.RestartPolicy?.Name is "always" || (x.Rec.HostConfig.RestartPolicy?.Name is "unless-stopped" && !x.Rec.ManuallyStopped))))
         {
+            e.ManuallyStopped = false;
             try
             {
                 await StartAsync(e.Rec.Id, ct).ConfigureAwait(false);
@@ -514,6 +519,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
             FinishedAt = null,
             OomKilled = false,
             HasBeenStarted = true,
+            ManuallyStopped = false,
         }).ConfigureAwait(false);
         Emit(e.Rec, "start");
         ArmExit(e);
@@ -539,7 +545,9 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         }
         MountHelper.Unmount(Path.Combine(BundleDir(rec.Id), "rootfs"));
         var oom = File.Exists(Path.Combine(ContainerDir(rec.Id), "persist", "oom"));
-        await SaveAsync(e, r => r with { Status = "exited", ExitCode = code, Pid = 0, FinishedAt = DateTimeOffset.UtcNow, OomKilled = oom }).ConfigureAwait(false);
+        var manual = e.ManuallyStopped;
+        var finished = DateTimeOffset.UtcNow;
+        await SaveAsync(e, r => r with { Status = "exited", ExitCode = code, Pid = 0, FinishedAt = finished, OomKilled = oom, ManuallyStopped = manual }).ConfigureAwait(false);
         if (oom)
         {
             Emit(e.Rec, "oom");
@@ -569,11 +577,15 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         };
         if (restart && Volatile.Read(ref e.Removed) == 0)
         {
-            await SaveAsync(e, r => r with { RestartCount = r.RestartCount + 1 }).ConfigureAwait(false);
+            e.Backoff = rec.StartedAt is { } started && finished - started >= TimeSpan.FromSeconds(10) || e.Backoff == TimeSpan.Zero
+                ? TimeSpan.FromMilliseconds(100)
+                : TimeSpan.FromTicks(Math.Min(e.Backoff.Ticks * 2, TimeSpan.FromMinutes(1).Ticks));
+            await SaveAsync(e, r => r with { Status = "restarting", RestartCount = r.RestartCount + 1 }).ConfigureAwait(false);
+            await Task.Delay(e.Backoff).ConfigureAwait(false);
             await e.Lock.WaitAsync().ConfigureAwait(false);
             try
             {
-                if (!IsRunning(e.Rec) && !e.ManuallyStopped && Volatile.Read(ref e.Removed) == 0)
+                if (e.Rec.Status == "restarting" && !e.ManuallyStopped && Volatile.Read(ref e.Removed) == 0)
                 {
                     await StartLockedAsync(e, CancellationToken.None).ConfigureAwait(false);
                 }
@@ -584,6 +596,10 @@ public sealed partial class ContainerService : IContainerService, IDisposable
             }
             finally
             {
+                if (e.Rec.Status == "restarting" && Volatile.Read(ref e.Removed) == 0)
+                {
+                    await SaveAsync(e, r => r with { Status = "exited" }).ConfigureAwait(false);
+                }
                 e.Lock.Release();
             }
         }
@@ -642,6 +658,12 @@ public sealed partial class ContainerService : IContainerService, IDisposable
     private async Task StopLockedAsync(Entry e, int? timeoutSeconds, CancellationToken ct)
     {
         var rec = e.Rec;
+        if (rec.Status == "restarting")
+        {
+            // Between two runs there is no process: stopping just cancels the pending policy restart.
+            await SaveAsync(e, r => r with { Status = "exited", ManuallyStopped = true }).ConfigureAwait(false);
+            return;
+        }
         var (runc, _) = RuntimeFor(rec.HostConfig.Runtime);
         var handled = e.ExitHandled.Task;
         var timeout = timeoutSeconds ?? rec.Config.StopTimeout ?? 10;
