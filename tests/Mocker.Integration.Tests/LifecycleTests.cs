@@ -147,4 +147,62 @@ public sealed class LifecycleTests(DaemonFixture fixture)
         Assert.Equal("exited", stopped.Stdout.Trim());
         Expect.Ok(await d.DockerAsync("rm", "-f", "crashed", "stopped"));
     }
+
+    [Fact]
+    public async Task Pause_freezes_the_container_and_unpause_thaws_it()
+    {
+        var name = Names.Unique("it-pause");
+        var t0 = DateTimeOffset.UtcNow.AddSeconds(-1);
+        try
+        {
+            Expect.Ok(await _d.DockerAsync("run", "-d", "--name", name, "busybox", "sleep", "1000"));
+            var id = Expect.Ok(await _d.DockerAsync("inspect", "--format", "{{.Id}}", name)).Stdout.Trim();
+            var notPaused = Expect.Exit(await _d.DockerAsync("unpause", name), 1);
+            Assert.Contains($"Container {id} is not paused", notPaused.Stderr, StringComparison.Ordinal);
+
+            Assert.Equal(name + "\n", Expect.Ok(await _d.MockerAsync("pause", name)).Stdout);
+            var state = Expect.Ok(await _d.DockerAsync("inspect", "--format", "{{.State.Status}} {{.State.Paused}} {{.State.Running}}", name));
+            Assert.Equal("paused true true", state.Stdout.Trim());
+            var pid = Expect.Ok(await _d.DockerAsync("inspect", "--format", "{{.State.Pid}}", name)).Stdout.Trim();
+            // The kernel reports a frozen task in state D (or T on older freezers); never R/S.
+            var procState = (await File.ReadAllTextAsync($"/proc/{pid}/stat")).Split(") ")[1][0];
+            Assert.NotEqual('S', procState);
+            var ps = Expect.Ok(await _d.DockerAsync("ps", "--filter", "name=" + name, "--format", "{{.Status}}"));
+            Assert.EndsWith("(Paused)", ps.Stdout.Trim(), StringComparison.Ordinal);
+            var again = Expect.Exit(await _d.DockerAsync("pause", name), 1);
+            Assert.Contains($"Container {id} is already paused", again.Stderr, StringComparison.Ordinal);
+            var exec = Expect.Exit(await _d.DockerAsync("exec", name, "true"), 1);
+            Assert.Contains("is paused, unpause the container before exec", exec.Stderr, StringComparison.Ordinal);
+
+            Expect.Ok(await _d.DockerAsync("unpause", name));
+            Assert.Equal("running false true", Expect.Ok(await _d.DockerAsync("inspect", "--format", "{{.State.Status}} {{.State.Paused}} {{.State.Running}}", name)).Stdout.Trim());
+            Expect.Ok(await _d.DockerAsync("exec", name, "true"));
+            var events = await NextEventsAsync(_d, t0, 2, ("container", name), ("event", "pause"), ("event", "unpause"));
+            Assert.Equal(["pause", "unpause"], events.Select(m => m.Action));
+
+            Expect.Ok(await _d.DockerAsync("pause", name));
+            Expect.Ok(await _d.DockerAsync("rm", "-f", name));
+        }
+        finally
+        {
+            await _d.DockerAsync("rm", "-f", name);
+        }
+    }
+
+    [Fact]
+    public async Task Pausing_a_stopped_container_is_a_conflict()
+    {
+        var name = Names.Unique("it-pause-x");
+        try
+        {
+            Expect.Ok(await _d.DockerAsync("create", "--name", name, "busybox", "true"));
+            var id = Expect.Ok(await _d.DockerAsync("inspect", "--format", "{{.Id}}", name)).Stdout.Trim();
+            var r = Expect.Exit(await _d.DockerAsync("pause", name), 1);
+            Assert.Contains($"Container {id} is not running", r.Stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await _d.DockerAsync("rm", "-f", name);
+        }
+    }
 }

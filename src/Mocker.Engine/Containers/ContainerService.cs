@@ -744,6 +744,10 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         try
         {
             await runc.KillAsync(e.Rec.Id, sig, sig == 9, ct).ConfigureAwait(false);
+            if (sig == 9)
+            {
+                await ThawAfterKillAsync(e, runc).ConfigureAwait(false);
+            }
             Emit(e.Rec, "kill", ("signal", sig.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         }
         catch (MockerException) when (!IsRunning(e.Rec) || _exits.ReadExitCode(e.Rec.Id) is not null)
@@ -796,6 +800,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
                 try
                 {
                     await runc.KillAsync(e.Rec.Id, 9, true, ct).ConfigureAwait(false);
+                    await ThawAfterKillAsync(e, runc).ConfigureAwait(false);
                 }
                 catch (MockerException ex)
                 {
@@ -1113,6 +1118,72 @@ public sealed partial class ContainerService : IContainerService, IDisposable
     }
 
     /// <inheritdoc />
+    public async Task PauseAsync(string id, CancellationToken ct)
+    {
+        var e = Resolve(id);
+        await e.Lock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            // Texts of moby daemon/pause.go.
+            switch (e.Rec.Status)
+            {
+                case "paused":
+                    throw MockerException.Conflict($"Container {e.Rec.Id} is already paused");
+                case "restarting":
+                    throw MockerException.Conflict($"Container {e.Rec.Id} is restarting, wait until the container is running");
+                case not "running":
+                    throw MockerException.Conflict($"Container {e.Rec.Id} is not running");
+            }
+            var (runc, _) = RuntimeFor(e.Rec.HostConfig.Runtime);
+            await runc.PauseAsync(e.Rec.Id, ct).ConfigureAwait(false);
+            await SaveAsync(e, r => r with { Status = "paused" }).ConfigureAwait(false);
+            Emit(e.Rec, "pause");
+        }
+        finally
+        {
+            e.Lock.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task UnpauseAsync(string id, CancellationToken ct)
+    {
+        var e = Resolve(id);
+        await e.Lock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (e.Rec.Status != "paused")
+            {
+                throw MockerException.Conflict($"Container {e.Rec.Id} is not paused");
+            }
+            var (runc, _) = RuntimeFor(e.Rec.HostConfig.Runtime);
+            await runc.ResumeAsync(e.Rec.Id, ct).ConfigureAwait(false);
+            await SaveAsync(e, r => r with { Status = "running" }).ConfigureAwait(false);
+            Emit(e.Rec, "unpause");
+        }
+        finally
+        {
+            e.Lock.Release();
+        }
+    }
+
+    /// <summary>A frozen container cannot act on SIGKILL until thawed; moby's kill thaws it the same way.</summary>
+    private async Task ThawAfterKillAsync(Entry e, RuncRuntime runc)
+    {
+        if (e.Rec.Status == "paused")
+        {
+            try
+            {
+                await runc.ResumeAsync(e.Rec.Id, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (MockerException ex)
+            {
+                _log.LogWarning("resume after kill {Id}: {Message}", e.Rec.Id, ex.Message);
+            }
+        }
+    }
+
+    /// <inheritdoc />
     public async Task RenameAsync(string id, string newName, CancellationToken ct)
     {
         var e = Resolve(id);
@@ -1231,6 +1302,10 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         if (!IsRunning(e.Rec))
         {
             throw MockerException.Conflict($"Container {e.Rec.Id} is not running");
+        }
+        if (e.Rec.Status == "paused")
+        {
+            throw MockerException.Conflict($"Container {e.Rec.Id} is paused, unpause the container before exec");
         }
         if (config.Cmd is not { Count: > 0 })
         {
