@@ -65,6 +65,8 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         public bool ManuallyStopped;
         /// <summary>The delay before the next policy restart: Docker's restartmanager (100 ms, doubling, at most 1 min, reset after 10 s of running).</summary>
         public TimeSpan Backoff;
+        /// <summary>Cancels the health-check loop of the current run.</summary>
+        public CancellationTokenSource? HealthCts;
         public int Removed;
 
         private static TaskCompletionSource Completed()
@@ -189,6 +191,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
             {
                 e.ExitHandled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 ArmExit(e);
+                StartHealth(e);
                 continue;
             }
             var code = _exits.ReadExitCode(rec.Id) ?? 255;
@@ -523,6 +526,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         }).ConfigureAwait(false);
         Emit(e.Rec, "start");
         ArmExit(e);
+        StartHealth(e);
     }
 
     private void ArmExit(Entry e)
@@ -533,6 +537,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
 
     private async Task OnExitAsync(Entry e, int code)
     {
+        StopHealth(e);
         var rec = e.Rec;
         try
         {
@@ -837,6 +842,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
             Directory.Delete(ContainerDir(id), recursive: true);
         }
         _exits.Clear(id);
+        StopHealth(e);
         Emit(e.Rec, "destroy");
         CompleteSessions(e);
         ResolveWaiters(e, e.Rec.ExitCode, removed: true, next: true);
@@ -931,7 +937,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
                 SizeRootFs = options.Size ? sizeRw : null,
                 Labels = r.Config.Labels ?? [],
                 State = r.Status,
-                Status = StatusText.For(r.Status, r.ExitCode, r.StartedAt, r.FinishedAt, now),
+                Status = StatusText.For(r.Status, r.ExitCode, r.StartedAt, r.FinishedAt, now) + HealthSuffix(r),
                 HostConfig = new SummaryHostConfig { NetworkMode = r.HostConfig.NetworkMode ?? r.NetworkMode },
             });
         }
@@ -979,6 +985,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
                 Error = r.Error,
                 StartedAt = ContainerHelpers.Rfc3339Nano(r.StartedAt),
                 FinishedAt = ContainerHelpers.Rfc3339Nano(r.FinishedAt),
+                Health = r.Health,
             },
             Image = r.ImageId,
             ResolvConfPath = Path.Combine(dir, "resolv.conf"),
@@ -1574,7 +1581,14 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         return Task.CompletedTask;
     }
 
-    public void Dispose() => _exits.Dispose();
+    public void Dispose()
+    {
+        foreach (var e in _entries.Values)
+        {
+            StopHealth(e);
+        }
+        _exits.Dispose();
+    }
 
     /// <summary>Publishes a container event with Docker's attributes: the container's labels, image (as the user named it) and name.</summary>
     private void Emit(ContainerRecord rec, string action, params (string Key, string Value)[] extra)
