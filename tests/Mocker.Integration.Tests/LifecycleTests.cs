@@ -205,4 +205,56 @@ public sealed class LifecycleTests(DaemonFixture fixture)
             await _d.DockerAsync("rm", "-f", name);
         }
     }
+
+    [Fact]
+    public async Task Health_goes_starting_healthy_unhealthy_as_the_check_starts_failing()
+    {
+        var name = Names.Unique("it-health");
+        var t0 = DateTimeOffset.UtcNow.AddSeconds(-1);
+        try
+        {
+            Expect.Ok(await _d.MockerAsync("run", "-d", "--name", name, "--health-cmd", "test ! -e /tmp/bad", "--health-interval", "200ms",
+                "--health-retries", "2", "--health-timeout", "5s", "busybox", "sleep", "1000"));
+            var healthy = await NextEventsAsync(_d, t0, 1, ("container", name), ("event", "health_status"));
+            Assert.Equal("health_status: healthy", healthy[0].Action);
+            var ps = Expect.Ok(await _d.DockerAsync("ps", "--filter", "name=" + name, "--format", "{{.Status}}"));
+            Assert.EndsWith("(healthy)", ps.Stdout.Trim(), StringComparison.Ordinal);
+
+            var t1 = DateTimeOffset.UtcNow;
+            Expect.Ok(await _d.DockerAsync("exec", name, "touch", "/tmp/bad"));
+            var unhealthy = await NextEventsAsync(_d, t1, 1, ("container", name), ("event", "health_status"));
+            Assert.Equal("health_status: unhealthy", unhealthy[0].Action);
+            var state = Expect.Ok(await _d.DockerAsync("inspect", "--format",
+                "{{.State.Health.Status}} {{.State.Health.FailingStreak}} {{len .State.Health.Log}} {{(index .State.Health.Log 0).ExitCode}} {{json .Config.Healthcheck.Test}}", name));
+            var parts = state.Stdout.Trim().Split(' ');
+            Assert.Equal("unhealthy", parts[0]);
+            Assert.True(int.Parse(parts[1], CultureInfo.InvariantCulture) >= 2, state.Stdout);
+            Assert.InRange(int.Parse(parts[2], CultureInfo.InvariantCulture), 2, 5);
+            Assert.Equal("[\"CMD-SHELL\",\"test ! -e /tmp/bad\"]", parts[4] + " " + parts[5] + " " + parts[6] + " " + parts[7]);
+            var ps2 = Expect.Ok(await _d.DockerAsync("ps", "--filter", "name=" + name, "--format", "{{.Status}}"));
+            Assert.EndsWith("(unhealthy)", ps2.Stdout.Trim(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await _d.DockerAsync("rm", "-f", name);
+        }
+    }
+
+    [Fact]
+    public async Task No_healthcheck_disables_the_check()
+    {
+        var name = Names.Unique("it-nohealth");
+        try
+        {
+            Expect.Ok(await _d.MockerAsync("create", "--name", name, "--no-healthcheck", "busybox", "true"));
+            var r = Expect.Ok(await _d.DockerAsync("inspect", "--format", "{{json .Config.Healthcheck.Test}} {{json .State.Health}}", name));
+            Assert.Equal("[\"NONE\"] null", r.Stdout.Trim());
+            var conflict = Expect.Exit(await _d.MockerAsync("create", "--no-healthcheck", "--health-cmd", "true", "busybox", "true"), 125);
+            Assert.Contains("--no-healthcheck conflicts with --health-* options", conflict.Stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await _d.DockerAsync("rm", "-f", name);
+        }
+    }
 }
