@@ -69,7 +69,7 @@ public sealed class MockerEngine : IMockerEngine
         await containers.RecoverAsync(ct).ConfigureAwait(false);
         await unpacker.CleanupAsync(ct).ConfigureAwait(false);
         await snapshotter.CleanupAsync(ct).ConfigureAwait(false);
-        return new MockerEngine(options, containers, images, builder, distribution, archives, containerImages, events);
+        return new MockerEngine(options, containers, new EventingImageService(images, events), builder, distribution, archives, containerImages, events);
     }
 
     public ValueTask DisposeAsync()

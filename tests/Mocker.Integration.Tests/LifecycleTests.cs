@@ -257,4 +257,17 @@ public sealed class LifecycleTests(DaemonFixture fixture)
             await _d.DockerAsync("rm", "-f", name);
         }
     }
+
+    [Fact]
+    public async Task Tag_and_rmi_emit_image_events()
+    {
+        var repo = Names.Unique("ev-img");
+        var t0 = DateTimeOffset.UtcNow.AddSeconds(-1);
+        Expect.Ok(await _d.DockerAsync("tag", "busybox", repo + ":1"));
+        Expect.Ok(await _d.DockerAsync("rmi", repo + ":1"));
+        var id = Expect.Ok(await _d.DockerAsync("image", "inspect", "--format", "{{.Id}}", "busybox")).Stdout.Trim();
+        var r = Expect.Ok(await _d.DockerAsync("events", "--since", Unix(t0), "--until", Unix(DateTimeOffset.UtcNow),
+            "--filter", "type=image", "--filter", "image=" + repo + ":1", "--format", "{{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}"));
+        Assert.Equal([$"image tag {id} {repo}:1", $"image untag {id} {repo}:1"], Expect.Lines(r.Stdout));
+    }
 }
