@@ -30,6 +30,7 @@ public sealed class MockerEngine : IMockerEngine
         Images = images;
         Builder = builder;
         _distribution = distribution;
+        Distribution = new EventingDistribution(distribution, events);
         Archives = archives;
         ContainerImages = containerImages;
     }
@@ -38,7 +39,7 @@ public sealed class MockerEngine : IMockerEngine
     public IContainerService Containers => _containers;
     public IImageService Images { get; }
     public IBuildService Builder { get; }
-    public IDistributionService Distribution => _distribution;
+    public IDistributionService Distribution { get; }
     public IImageArchive Archives { get; }
     public IContainerImages ContainerImages { get; }
     public EventBus Events { get; }
@@ -69,7 +70,8 @@ public sealed class MockerEngine : IMockerEngine
         await containers.RecoverAsync(ct).ConfigureAwait(false);
         await unpacker.CleanupAsync(ct).ConfigureAwait(false);
         await snapshotter.CleanupAsync(ct).ConfigureAwait(false);
-        return new MockerEngine(options, containers, new EventingImageService(images, events), builder, distribution, archives, containerImages, events);
+        return new MockerEngine(options, containers, new EventingImageService(images, events), builder, distribution,
+            new EventingImageArchive(archives, images, events), containerImages, events);
     }
 
     public ValueTask DisposeAsync()

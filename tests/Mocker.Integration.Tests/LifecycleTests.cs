@@ -270,4 +270,24 @@ public sealed class LifecycleTests(DaemonFixture fixture)
             "--filter", "type=image", "--filter", "image=" + repo + ":1", "--format", "{{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}"));
         Assert.Equal([$"image tag {id} {repo}:1", $"image untag {id} {repo}:1"], Expect.Lines(r.Stdout));
     }
+
+    [Fact]
+    public async Task Save_and_load_emit_image_events()
+    {
+        var tar = Path.Combine(Path.GetTempPath(), Names.Unique("ev-save") + ".tar");
+        try
+        {
+            var t0 = DateTimeOffset.UtcNow.AddSeconds(-1);
+            Expect.Ok(await _d.DockerAsync("save", "-o", tar, "busybox"));
+            Expect.Ok(await _d.DockerAsync("load", "-i", tar));
+            var id = Expect.Ok(await _d.DockerAsync("image", "inspect", "--format", "{{.Id}}", "busybox")).Stdout.Trim();
+            var r = Expect.Ok(await _d.DockerAsync("events", "--since", Unix(t0), "--until", Unix(DateTimeOffset.UtcNow),
+                "--filter", "type=image", "--filter", "event=save", "--filter", "event=load", "--format", "{{.Action}} {{.Actor.ID}}"));
+            Assert.Equal([$"save {id}", $"load {id}"], Expect.Lines(r.Stdout));
+        }
+        finally
+        {
+            File.Delete(tar);
+        }
+    }
 }
