@@ -798,7 +798,10 @@ public sealed partial class ContainerService : IContainerService, IDisposable
             {
                 if (!force)
                 {
-                    throw MockerException.Conflict($"You cannot remove a running container {e.Rec.Id}. Stop the container before attempting removal or force remove");
+                    // moby daemon/delete.go texts, per state.
+                    throw MockerException.Conflict(e.Rec.Status == "paused"
+                        ? $"You cannot remove a paused container {e.Rec.Id}. Unpause and then stop the container before attempting removal or force remove"
+                        : $"You cannot remove a {e.Rec.Status} container {e.Rec.Id}. Stop the container before attempting removal or force remove");
                 }
                 e.ManuallyStopped = true;
                 var (runc, _) = RuntimeFor(e.Rec.HostConfig.Runtime);
