@@ -13,12 +13,12 @@ internal static class CommandTree
             ContainerCommands.Run(), ContainerCommands.Create(), ContainerCommands.Start(), ContainerCommands.Stop(),
             ContainerCommands.Kill(), ContainerCommands.Restart(), ContainerCommands.Remove(), ContainerCommands.Ps(),
             ContainerCommands.Logs(), ContainerCommands.Exec(), ContainerCommands.Attach(), ContainerCommands.Wait(),
-            ContainerCommands.Rename(), ContainerCommands.Top(),
+            ContainerCommands.Rename(), ContainerCommands.Top(), ContainerCommands.Pause(), ContainerCommands.Unpause(),
             ImageCommands.Images(), ImageCommands.Remove(), ImageCommands.Tag(), ImageCommands.Import(), ImageCommands.Build(),
             ImageCommands.History(),
             DistributionCommands.Pull(), DistributionCommands.Push(), DistributionCommands.Save(), DistributionCommands.Load(),
             DistributionCommands.Login(), DistributionCommands.Logout(), DistributionCommands.Commit(), DistributionCommands.Export(),
-            SystemCommands.Version(), SystemCommands.Info(), SystemCommands.Inspect(),
+            SystemCommands.Version(), SystemCommands.Info(), SystemCommands.Inspect(), EventCommands.Events(),
         };
 
         var container = new Command("container", "Manage containers")
@@ -27,6 +27,7 @@ internal static class CommandTree
             ContainerCommands.Kill(), ContainerCommands.Restart(), ContainerCommands.Remove(),
             ContainerCommands.Ps("ls", "list", "ps"), ContainerCommands.Logs(), ContainerCommands.Exec(), ContainerCommands.Attach(),
             ContainerCommands.Wait(), ContainerCommands.Rename(), ContainerCommands.Top(), ContainerCommands.Prune(),
+            ContainerCommands.Pause(), ContainerCommands.Unpause(),
             DistributionCommands.Commit(), DistributionCommands.Export(), SystemCommands.TypedInspect("container"),
         };
         var image = new Command("image", "Manage images")
@@ -38,7 +39,7 @@ internal static class CommandTree
         };
         var system = new Command("system", "Manage Mocker")
         {
-            SystemCommands.SystemPrune(), SystemCommands.Info(), SystemCommands.Version(),
+            SystemCommands.SystemPrune(), SystemCommands.Info(), SystemCommands.Version(), EventCommands.Events(),
         };
         root.Subcommands.Add(container);
         root.Subcommands.Add(image);

@@ -517,6 +517,25 @@ internal static class ContainerCommands
         return cmd;
     }
 
+    public static Command Pause(string name = "pause") =>
+        SimpleVerb(name, "Pause all processes within one or more containers", (c, id, ct) => c.Containers.PauseAsync(id, ct));
+
+    public static Command Unpause(string name = "unpause") =>
+        SimpleVerb(name, "Unpause all processes within one or more containers", (c, id, ct) => c.Containers.UnpauseAsync(id, ct));
+
+    /// <summary>pause and unpause: each container named is acted on and echoed, as docker does.</summary>
+    private static Command SimpleVerb(string name, string description, Func<MockerClient, string, CancellationToken, Task> call)
+    {
+        var containers = new Argument<string[]>("CONTAINER") { Arity = ArgumentArity.OneOrMore };
+        var cmd = new Command(name, description) { containers };
+        cmd.SetAction((pr, ct) => Cli.Run(pr, c => Cli.ForEach(pr.GetValue(containers)!, async t =>
+        {
+            await call(c, t, ct).ConfigureAwait(false);
+            Cli.OutLine(t);
+        })));
+        return cmd;
+    }
+
     public static Command Top(string name = "top")
     {
         var container = new Argument<string>("CONTAINER");

@@ -41,6 +41,12 @@ internal sealed class RunOptions
     public readonly Option<string[]> Sysctl = new("--sysctl") { Description = "Sysctl options" };
     public readonly Option<string?> Platform = new("--platform") { Description = "Set platform if server is multi-platform capable" };
     public readonly Option<string?> Pull = new("--pull") { Description = "Pull image before running (\"always\", \"missing\", \"never\")" };
+    public readonly Option<string?> HealthCmd = new("--health-cmd") { Description = "Command to run to check health" };
+    public readonly Option<string?> HealthInterval = new("--health-interval") { Description = "Time between running the check (ms|s|m|h) (default 0s)" };
+    public readonly Option<string?> HealthTimeout = new("--health-timeout") { Description = "Maximum time to allow one check to run (ms|s|m|h) (default 0s)" };
+    public readonly Option<string?> HealthStartPeriod = new("--health-start-period") { Description = "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)" };
+    public readonly Option<int?> HealthRetries = new("--health-retries") { Description = "Consecutive failures needed to report unhealthy" };
+    public readonly Option<bool> NoHealthcheck = new("--no-healthcheck") { Description = "Disable any container-specified HEALTHCHECK" };
     public readonly Argument<string> Image = new("IMAGE");
     public readonly Argument<string[]> Command = new("COMMAND") { Arity = ArgumentArity.ZeroOrMore };
 
@@ -51,6 +57,7 @@ internal sealed class RunOptions
                      Interactive, Tty, Rm, Name, Env, EnvFile, Workdir, User, Entrypoint, Label, Network, Hostname, Restart, Init,
                      Privileged, CapAdd, CapDrop, SecurityOpt, ReadOnly, Ulimit, Memory, Cpus, StopSignal, StopTimeout, Attach, Volume,
                      Tmpfs, AddHost, Dns, Pids, ShmSize, Sysctl, Platform, Pull,
+                     HealthCmd, HealthInterval, HealthTimeout, HealthStartPeriod, HealthRetries, NoHealthcheck,
                  })
             command.Options.Add(o);
         command.Arguments.Add(Image);
@@ -152,6 +159,7 @@ internal sealed class RunOptions
             Labels = ParseLabels(pr.GetValue(Label) ?? []),
             StopSignal = pr.GetValue(StopSignal),
             StopTimeout = pr.GetValue(StopTimeout),
+            Healthcheck = ParseHealth(pr),
             HostConfig = new HostConfig
             {
                 Binds = binds.Count > 0 ? binds : null,
@@ -226,6 +234,37 @@ internal sealed class RunOptions
     }
 
     /// <summary><c>--restart no|always|unless-stopped|on-failure[:N]</c>.</summary>
+    /// <summary>docker cli/command/container/opts.go: --no-healthcheck is Test ["NONE"]; any --health-* flag builds a HealthConfig (durations in ns).</summary>
+    private HealthConfig? ParseHealth(ParseResult pr)
+    {
+        var cmd = pr.GetValue(HealthCmd);
+        long Nanos(Option<string?> o, string flag)
+        {
+            var v = pr.GetValue(o);
+            if (string.IsNullOrEmpty(v)) return 0;
+            if (!TimeArgs.TryParseGoDuration(v, out var d)) throw new UsageException($"invalid argument \"{v}\" for \"{flag}\" flag: time: invalid duration \"{v}\"");
+            if (d < TimeSpan.Zero) throw new UsageException($"{flag} cannot be negative");
+            return d.Ticks * 100;
+        }
+        var interval = Nanos(HealthInterval, "--health-interval");
+        var timeout = Nanos(HealthTimeout, "--health-timeout");
+        var startPeriod = Nanos(HealthStartPeriod, "--health-start-period");
+        var retries = pr.GetValue(HealthRetries);
+        var any = !string.IsNullOrEmpty(cmd) || interval != 0 || timeout != 0 || startPeriod != 0 || retries is not null;
+        if (pr.GetValue(NoHealthcheck))
+        {
+            if (any) throw new UsageException("--no-healthcheck conflicts with --health-* options");
+            return new HealthConfig { Test = ["NONE"] };
+        }
+        if (!any) return null;
+        if (retries < 0) throw new UsageException("--health-retries cannot be negative");
+        return new HealthConfig
+        {
+            Test = string.IsNullOrEmpty(cmd) ? null : ["CMD-SHELL", cmd],
+            Interval = interval, Timeout = timeout, StartPeriod = startPeriod, Retries = retries ?? 0,
+        };
+    }
+
     public static RestartPolicy ParseRestart(string? value)
     {
         if (string.IsNullOrEmpty(value)) return new RestartPolicy { Name = "no" };

@@ -169,6 +169,14 @@ public sealed partial class ContainerOperations
     public Task RenameAsync(string id, string newName, CancellationToken ct = default) =>
         _client.SendNoContentAsync(HttpMethod.Post, $"/containers/{MockerClient.Segment(id)}/rename", Q(("name", newName)), ct);
 
+    /// <summary><c>POST /containers/{id}/pause</c> (<c>mocker pause</c>).</summary>
+    public Task PauseAsync(string id, CancellationToken ct = default) =>
+        _client.SendNoContentAsync(HttpMethod.Post, $"/containers/{MockerClient.Segment(id)}/pause", null, ct);
+
+    /// <summary><c>POST /containers/{id}/unpause</c> (<c>mocker unpause</c>).</summary>
+    public Task UnpauseAsync(string id, CancellationToken ct = default) =>
+        _client.SendNoContentAsync(HttpMethod.Post, $"/containers/{MockerClient.Segment(id)}/unpause", null, ct);
+
     /// <summary><c>GET /containers/{id}/top?ps_args=</c> (<c>mocker top</c>).</summary>
     public Task<ContainerTopResponse> TopAsync(string id, string? psArgs = null, CancellationToken ct = default) =>
         _client.SendJsonAsync(HttpMethod.Get, $"/containers/{MockerClient.Segment(id)}/top", Q(("ps_args", string.IsNullOrEmpty(psArgs) ? null : psArgs)), null,

@@ -1,6 +1,7 @@
 using Mocker.Engine.Build;
 using Mocker.Engine.Containers;
 using Mocker.Engine.Distribution;
+using Mocker.Engine.Events;
 using Mocker.Engine.Images;
 
 namespace Mocker.Engine;
@@ -21,4 +22,7 @@ public interface IMockerEngine : IAsyncDisposable
 
     /// <summary>docker commit / docker export.</summary>
     IContainerImages ContainerImages { get; }
+
+    /// <summary>The event bus behind <c>GET /events</c>.</summary>
+    EventBus Events { get; }
 }

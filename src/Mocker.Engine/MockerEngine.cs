@@ -3,6 +3,7 @@ using Mocker.Engine.Build;
 using Mocker.Engine.Containers;
 using Mocker.Engine.Content;
 using Mocker.Engine.Distribution;
+using Mocker.Engine.Events;
 using Mocker.Engine.Images;
 using Mocker.Engine.Runtime;
 using Mocker.Engine.Snapshots;
@@ -21,13 +22,15 @@ public sealed class MockerEngine : IMockerEngine
     private readonly DistributionService _distribution;
 
     private MockerEngine(EngineOptions options, ContainerService containers, IImageService images, IBuildService builder,
-        DistributionService distribution, IImageArchive archives, IContainerImages containerImages)
+        DistributionService distribution, IImageArchive archives, IContainerImages containerImages, EventBus events)
     {
+        Events = events;
         Options = options;
         _containers = containers;
         Images = images;
         Builder = builder;
         _distribution = distribution;
+        Distribution = new EventingDistribution(distribution, events);
         Archives = archives;
         ContainerImages = containerImages;
     }
@@ -36,9 +39,10 @@ public sealed class MockerEngine : IMockerEngine
     public IContainerService Containers => _containers;
     public IImageService Images { get; }
     public IBuildService Builder { get; }
-    public IDistributionService Distribution => _distribution;
+    public IDistributionService Distribution { get; }
     public IImageArchive Archives { get; }
     public IContainerImages ContainerImages { get; }
+    public EventBus Events { get; }
 
     /// <summary>Opens (creating if needed) the engine state for <paramref name="options"/>. Throws MockerException on an unusable data root.</summary>
     public static async Task<IMockerEngine> OpenAsync(EngineOptions options, ILoggerFactory loggerFactory, CancellationToken ct)
@@ -56,7 +60,8 @@ public sealed class MockerEngine : IMockerEngine
         var unpacker = new LayerUnpacker(snapshotter, applier);
         var imageStore = new ImageStore(db);
         var images = new ImageService(options, content, imageStore, snapshotter, unpacker, ConfigChanges.Apply, loggerFactory.CreateLogger<ImageService>());
-        var containers = new ContainerService(options, db, imageStore, snapshotter, loggerFactory);
+        var events = new EventBus();
+        var containers = new ContainerService(options, db, imageStore, snapshotter, loggerFactory, events);
         var runner = new ProcessRunner(options);
         var builder = new Builder(options, db, content, imageStore, snapshotter, differ, runner, loggerFactory.CreateLogger<Builder>());
         var distribution = new DistributionService(options, content, imageStore, snapshotter, unpacker, DockerConfigCredentials.FromHome(), loggerFactory.CreateLogger<DistributionService>());
@@ -65,7 +70,8 @@ public sealed class MockerEngine : IMockerEngine
         await containers.RecoverAsync(ct).ConfigureAwait(false);
         await unpacker.CleanupAsync(ct).ConfigureAwait(false);
         await snapshotter.CleanupAsync(ct).ConfigureAwait(false);
-        return new MockerEngine(options, containers, images, builder, distribution, archives, containerImages);
+        return new MockerEngine(options, containers, new EventingImageService(images, events), builder, distribution,
+            new EventingImageArchive(archives, images, events), containerImages, events);
     }
 
     public ValueTask DisposeAsync()

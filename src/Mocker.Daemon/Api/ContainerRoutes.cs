@@ -31,6 +31,8 @@ internal sealed class ContainerRoutes(EngineHolder holder)
         app.MapGet("/containers/{id}/logs", Logs);
         app.MapPost("/containers/{id}/resize", Resize);
         app.MapPost("/containers/{id}/rename", Rename);
+        app.MapPost("/containers/{id}/pause", Pause);
+        app.MapPost("/containers/{id}/unpause", Unpause);
         app.MapGet("/containers/{id}/top", Top);
         app.MapPost("/containers/{id}/exec", ExecCreate);
         app.MapPost("/exec/{id}/start", ExecStartDetached);
@@ -188,6 +190,18 @@ internal sealed class ContainerRoutes(EngineHolder holder)
     {
         var name = Query.String(ctx.Request, "name") ?? throw MockerException.InvalidArgument("Neither old nor new names may be empty");
         await Containers.RenameAsync(Id(ctx), name, ctx.RequestAborted).ConfigureAwait(false);
+        await Responses.Status(ctx, StatusCodes.Status204NoContent).ConfigureAwait(false);
+    }
+
+    private async Task Pause(HttpContext ctx)
+    {
+        await Containers.PauseAsync(Id(ctx), ctx.RequestAborted).ConfigureAwait(false);
+        await Responses.Status(ctx, StatusCodes.Status204NoContent).ConfigureAwait(false);
+    }
+
+    private async Task Unpause(HttpContext ctx)
+    {
+        await Containers.UnpauseAsync(Id(ctx), ctx.RequestAborted).ConfigureAwait(false);
         await Responses.Status(ctx, StatusCodes.Status204NoContent).ConfigureAwait(false);
     }
 

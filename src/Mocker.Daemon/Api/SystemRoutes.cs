@@ -2,7 +2,9 @@ using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using System.Text.Json;
 using Mocker.Api;
+using Mocker.Engine.Events;
 using Mocker.Engine.Images;
 
 namespace Mocker.Daemon.Api;
@@ -118,23 +120,24 @@ internal sealed class SystemRoutes(EngineHolder holder)
     }
 
     /// <summary>
-    /// <c>GET /events</c>: headers flushed at once and the stream held open until the client leaves. Mocker does not
-    /// record events yet, so none are sent (and none are invented).
+    /// <c>GET /events</c> (engine-api-trace.md §1.18): headers flushed at once, then one JSON object per line, pushed live.
+    /// since/until replay the engine's bounded history; with until the stream ends once that time has passed.
     /// </summary>
-    private static async Task Events(HttpContext ctx)
+    private async Task Events(HttpContext ctx)
     {
+        var sub = new EventSubscription(Query.Time(ctx.Request, "since"), Query.Time(ctx.Request, "until"), Query.Filters(ctx.Request));
         await Responses.StartStreamAsync(ctx, "application/json").ConfigureAwait(false);
-        var until = Query.Time(ctx.Request, "until");
-        if (until is not null)
-        {
-            // A bounded query replays history and ends; there is no history to replay.
-            return;
-        }
+        var newline = "\n"u8.ToArray();
         try
         {
-            await Task.Delay(Timeout.Infinite, ctx.RequestAborted).ConfigureAwait(false);
+            await foreach (var m in holder.Engine.Events.SubscribeAsync(sub, ctx.RequestAborted).ConfigureAwait(false))
+            {
+                await JsonSerializer.SerializeAsync(ctx.Response.Body, m, EventsJsonContext.Default.EventMessage, ctx.RequestAborted).ConfigureAwait(false);
+                await ctx.Response.Body.WriteAsync(newline, ctx.RequestAborted).ConfigureAwait(false);
+                await ctx.Response.Body.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
+            }
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
         {
         }
     }

@@ -47,6 +47,27 @@ public static class ContainerHelpers
     }
 
     /// <summary>
+    /// moby daemon/commit.go merge: the user's health settings win field by field; an empty Test and zero durations or
+    /// retries inherit the image's HEALTHCHECK.
+    /// </summary>
+    internal static HealthConfig? MergeHealth(HealthConfig? user, HealthConfig? image)
+    {
+        if (user is null || image is null)
+        {
+            return user ?? image;
+        }
+        return new HealthConfig
+        {
+            Test = user.Test is { Count: > 0 } ? user.Test : image.Test,
+            Interval = user.Interval != 0 ? user.Interval : image.Interval,
+            Timeout = user.Timeout != 0 ? user.Timeout : image.Timeout,
+            StartPeriod = user.StartPeriod != 0 ? user.StartPeriod : image.StartPeriod,
+            StartInterval = user.StartInterval != 0 ? user.StartInterval : image.StartInterval,
+            Retries = user.Retries != 0 ? user.Retries : image.Retries,
+        };
+    }
+
+    /// <summary>
     /// Merges the image config under the request (moby daemon/commit.go merge + create.go): request Env overrides image Env by
     /// key; when the request has no Entrypoint, an empty request Cmd takes the image Cmd and a null Entrypoint the image's;
     /// WorkingDir, User, StopSignal fall back to the image's; Labels, ExposedPorts and Volumes are unions.
@@ -98,7 +119,7 @@ public static class ContainerHelpers
             Labels = Union(image.Labels, req.Labels) ?? [],
             ExposedPorts = Union(image.ExposedPorts, req.ExposedPorts),
             Volumes = Union(image.Volumes, req.Volumes),
-            Healthcheck = req.Healthcheck ?? image.Healthcheck,
+            Healthcheck = MergeHealth(req.Healthcheck, image.Healthcheck),
             Shell = req.Shell ?? image.Shell,
             OnBuild = req.OnBuild,
         };

@@ -7,6 +7,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Mocker.Api;
 using Mocker.Engine.Errors;
+using Mocker.Engine.Events;
 using Mocker.Engine.Images;
 using Mocker.Engine.Runtime;
 using Mocker.Engine.Snapshots;
@@ -32,9 +33,13 @@ public sealed partial class ContainerService : IContainerService, IDisposable
     private readonly ConcurrentDictionary<string, ExecEntry> _execs = new();
     private readonly Dictionary<string, (RuncRuntime Runc, ConmonMonitor Conmon)> _runtimes = [];
 
-    public ContainerService(EngineOptions options, MetadataDb db, IImageStore images, ISnapshotter snapshots, ILoggerFactory loggerFactory)
+    private readonly EventBus _events;
+
+    /// <param name="events">Where container events go (engine-api-trace.md §1.18); null = a private bus nobody reads.</param>
+    public ContainerService(EngineOptions options, MetadataDb db, IImageStore images, ISnapshotter snapshots, ILoggerFactory loggerFactory, EventBus? events = null)
     {
         _options = options;
+        _events = events ?? new EventBus();
         _store = new ContainerStore(db);
         _images = images;
         _snapshots = snapshots;
@@ -58,6 +63,10 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         /// <summary>Completes once the current run's exit is recorded.</summary>
         public TaskCompletionSource ExitHandled = Completed();
         public bool ManuallyStopped;
+        /// <summary>The delay before the next policy restart: Docker's restartmanager (100 ms, doubling, at most 1 min, reset after 10 s of running).</summary>
+        public TimeSpan Backoff;
+        /// <summary>Cancels the health-check loop of the current run.</summary>
+        public CancellationTokenSource? HealthCts;
         public int Removed;
 
         private static TaskCompletionSource Completed()
@@ -182,14 +191,18 @@ public sealed partial class ContainerService : IContainerService, IDisposable
             {
                 e.ExitHandled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 ArmExit(e);
+                StartHealth(e);
                 continue;
             }
             var code = _exits.ReadExitCode(rec.Id) ?? 255;
             e.ExitHandled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             await OnExitAsync(e, code).ConfigureAwait(false);
         }
-        foreach (var e in _entries.Values.Where(x => x.Rec.Status == "exited" && x.Rec.HostConfig.RestartPolicy?.Name is "always"))
+        // Docker's restore: "always" comes back even after a user stop; "unless-stopped" only when the user did not stop it.
+        foreach (var e in _entries.Values.Where(x => x.Rec.Status == "exited"
+            && (x.Rec.HostConfig.RestartPolicy?.Name is "always" || (x.Rec.HostConfig.RestartPolicy?.Name is "unless-stopped" && !x.Rec.ManuallyStopped))))
         {
+            e.ManuallyStopped = false;
             try
             {
                 await StartAsync(e.Rec.Id, ct).ConfigureAwait(false);
@@ -289,6 +302,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
                 if (await _store.InsertAsync(rec, ct).ConfigureAwait(false))
                 {
                     _entries[id] = new Entry(rec);
+                    Emit(rec, "create");
                     return new ContainerCreateResponse { Id = id };
                 }
                 if (!string.IsNullOrEmpty(name) || attempt > 5)
@@ -508,8 +522,11 @@ public sealed partial class ContainerService : IContainerService, IDisposable
             FinishedAt = null,
             OomKilled = false,
             HasBeenStarted = true,
+            ManuallyStopped = false,
         }).ConfigureAwait(false);
+        Emit(e.Rec, "start");
         ArmExit(e);
+        StartHealth(e);
     }
 
     private void ArmExit(Entry e)
@@ -520,6 +537,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
 
     private async Task OnExitAsync(Entry e, int code)
     {
+        StopHealth(e);
         var rec = e.Rec;
         try
         {
@@ -532,7 +550,14 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         }
         MountHelper.Unmount(Path.Combine(BundleDir(rec.Id), "rootfs"));
         var oom = File.Exists(Path.Combine(ContainerDir(rec.Id), "persist", "oom"));
-        await SaveAsync(e, r => r with { Status = "exited", ExitCode = code, Pid = 0, FinishedAt = DateTimeOffset.UtcNow, OomKilled = oom }).ConfigureAwait(false);
+        var manual = e.ManuallyStopped;
+        var finished = DateTimeOffset.UtcNow;
+        await SaveAsync(e, r => r with { Status = "exited", ExitCode = code, Pid = 0, FinishedAt = finished, OomKilled = oom, ManuallyStopped = manual }).ConfigureAwait(false);
+        if (oom)
+        {
+            Emit(e.Rec, "oom");
+        }
+        Emit(e.Rec, "die", ("exitCode", code.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         CompleteSessions(e);
         e.ExitHandled.TrySetResult();
         ResolveWaiters(e, code, removed: false, next: true);
@@ -557,11 +582,15 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         };
         if (restart && Volatile.Read(ref e.Removed) == 0)
         {
-            await SaveAsync(e, r => r with { RestartCount = r.RestartCount + 1 }).ConfigureAwait(false);
+            e.Backoff = rec.StartedAt is { } started && finished - started >= TimeSpan.FromSeconds(10) || e.Backoff == TimeSpan.Zero
+                ? TimeSpan.FromMilliseconds(100)
+                : TimeSpan.FromTicks(Math.Min(e.Backoff.Ticks * 2, TimeSpan.FromMinutes(1).Ticks));
+            await SaveAsync(e, r => r with { Status = "restarting", RestartCount = r.RestartCount + 1 }).ConfigureAwait(false);
+            await Task.Delay(e.Backoff).ConfigureAwait(false);
             await e.Lock.WaitAsync().ConfigureAwait(false);
             try
             {
-                if (!IsRunning(e.Rec) && !e.ManuallyStopped && Volatile.Read(ref e.Removed) == 0)
+                if (e.Rec.Status == "restarting" && !e.ManuallyStopped && Volatile.Read(ref e.Removed) == 0)
                 {
                     await StartLockedAsync(e, CancellationToken.None).ConfigureAwait(false);
                 }
@@ -572,6 +601,10 @@ public sealed partial class ContainerService : IContainerService, IDisposable
             }
             finally
             {
+                if (e.Rec.Status == "restarting" && Volatile.Read(ref e.Removed) == 0)
+                {
+                    await SaveAsync(e, r => r with { Status = "exited" }).ConfigureAwait(false);
+                }
                 e.Lock.Release();
             }
         }
@@ -619,6 +652,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
             }
             e.ManuallyStopped = true;
             await StopLockedAsync(e, timeoutSeconds, ct).ConfigureAwait(false);
+            Emit(e.Rec, "stop");
         }
         finally
         {
@@ -629,6 +663,12 @@ public sealed partial class ContainerService : IContainerService, IDisposable
     private async Task StopLockedAsync(Entry e, int? timeoutSeconds, CancellationToken ct)
     {
         var rec = e.Rec;
+        if (rec.Status == "restarting")
+        {
+            // Between two runs there is no process: stopping just cancels the pending policy restart.
+            await SaveAsync(e, r => r with { Status = "exited", ManuallyStopped = true }).ConfigureAwait(false);
+            return;
+        }
         var (runc, _) = RuntimeFor(rec.HostConfig.Runtime);
         var handled = e.ExitHandled.Task;
         var timeout = timeoutSeconds ?? rec.Config.StopTimeout ?? 10;
@@ -641,6 +681,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
                 {
                     await runc.ResumeAsync(rec.Id, ct).ConfigureAwait(false);
                 }
+                Emit(rec, "kill", ("signal", sig.ToString(System.Globalization.CultureInfo.InvariantCulture)));
                 await runc.KillAsync(rec.Id, sig, false, ct).ConfigureAwait(false);
             }
             catch (MockerException ex)
@@ -659,6 +700,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         }
         try
         {
+            Emit(rec, "kill", ("signal", "9"));
             await runc.KillAsync(rec.Id, 9, true, ct).ConfigureAwait(false);
         }
         catch (MockerException ex)
@@ -682,6 +724,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
             }
             e.ManuallyStopped = false;
             await StartLockedAsync(e, ct).ConfigureAwait(false);
+            Emit(e.Rec, "restart");
         }
         finally
         {
@@ -706,6 +749,11 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         try
         {
             await runc.KillAsync(e.Rec.Id, sig, sig == 9, ct).ConfigureAwait(false);
+            if (sig == 9)
+            {
+                await ThawAfterKillAsync(e, runc).ConfigureAwait(false);
+            }
+            Emit(e.Rec, "kill", ("signal", sig.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         }
         catch (MockerException) when (!IsRunning(e.Rec) || _exits.ReadExitCode(e.Rec.Id) is not null)
         {
@@ -750,13 +798,17 @@ public sealed partial class ContainerService : IContainerService, IDisposable
             {
                 if (!force)
                 {
-                    throw MockerException.Conflict($"You cannot remove a running container {e.Rec.Id}. Stop the container before attempting removal or force remove");
+                    // moby daemon/delete.go texts, per state.
+                    throw MockerException.Conflict(e.Rec.Status == "paused"
+                        ? $"You cannot remove a paused container {e.Rec.Id}. Unpause and then stop the container before attempting removal or force remove"
+                        : $"You cannot remove a {e.Rec.Status} container {e.Rec.Id}. Stop the container before attempting removal or force remove");
                 }
                 e.ManuallyStopped = true;
                 var (runc, _) = RuntimeFor(e.Rec.HostConfig.Runtime);
                 try
                 {
                     await runc.KillAsync(e.Rec.Id, 9, true, ct).ConfigureAwait(false);
+                    await ThawAfterKillAsync(e, runc).ConfigureAwait(false);
                 }
                 catch (MockerException ex)
                 {
@@ -793,6 +845,8 @@ public sealed partial class ContainerService : IContainerService, IDisposable
             Directory.Delete(ContainerDir(id), recursive: true);
         }
         _exits.Clear(id);
+        StopHealth(e);
+        Emit(e.Rec, "destroy");
         CompleteSessions(e);
         ResolveWaiters(e, e.Rec.ExitCode, removed: true, next: true);
     }
@@ -886,7 +940,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
                 SizeRootFs = options.Size ? sizeRw : null,
                 Labels = r.Config.Labels ?? [],
                 State = r.Status,
-                Status = StatusText.For(r.Status, r.ExitCode, r.StartedAt, r.FinishedAt, now),
+                Status = StatusText.For(r.Status, r.ExitCode, r.StartedAt, r.FinishedAt, now) + HealthSuffix(r),
                 HostConfig = new SummaryHostConfig { NetworkMode = r.HostConfig.NetworkMode ?? r.NetworkMode },
             });
         }
@@ -934,6 +988,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
                 Error = r.Error,
                 StartedAt = ContainerHelpers.Rfc3339Nano(r.StartedAt),
                 FinishedAt = ContainerHelpers.Rfc3339Nano(r.FinishedAt),
+                Health = r.Health,
             },
             Image = r.ImageId,
             ResolvConfPath = Path.Combine(dir, "resolv.conf"),
@@ -1008,6 +1063,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
     public async Task<IStdioSession> AttachAsync(string id, AttachOptions options, CancellationToken ct)
     {
         var e = Resolve(id);
+        Emit(e.Rec, "attach");
         var session = new AttachSession(e.Rec.Config.Tty, options, s =>
         {
             lock (e.Sessions)
@@ -1072,6 +1128,72 @@ public sealed partial class ContainerService : IContainerService, IDisposable
     }
 
     /// <inheritdoc />
+    public async Task PauseAsync(string id, CancellationToken ct)
+    {
+        var e = Resolve(id);
+        await e.Lock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            // Texts of moby daemon/pause.go.
+            switch (e.Rec.Status)
+            {
+                case "paused":
+                    throw MockerException.Conflict($"Container {e.Rec.Id} is already paused");
+                case "restarting":
+                    throw MockerException.Conflict($"Container {e.Rec.Id} is restarting, wait until the container is running");
+                case not "running":
+                    throw MockerException.Conflict($"Container {e.Rec.Id} is not running");
+            }
+            var (runc, _) = RuntimeFor(e.Rec.HostConfig.Runtime);
+            await runc.PauseAsync(e.Rec.Id, ct).ConfigureAwait(false);
+            await SaveAsync(e, r => r with { Status = "paused" }).ConfigureAwait(false);
+            Emit(e.Rec, "pause");
+        }
+        finally
+        {
+            e.Lock.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task UnpauseAsync(string id, CancellationToken ct)
+    {
+        var e = Resolve(id);
+        await e.Lock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (e.Rec.Status != "paused")
+            {
+                throw MockerException.Conflict($"Container {e.Rec.Id} is not paused");
+            }
+            var (runc, _) = RuntimeFor(e.Rec.HostConfig.Runtime);
+            await runc.ResumeAsync(e.Rec.Id, ct).ConfigureAwait(false);
+            await SaveAsync(e, r => r with { Status = "running" }).ConfigureAwait(false);
+            Emit(e.Rec, "unpause");
+        }
+        finally
+        {
+            e.Lock.Release();
+        }
+    }
+
+    /// <summary>A frozen container cannot act on SIGKILL until thawed; moby's kill thaws it the same way.</summary>
+    private async Task ThawAfterKillAsync(Entry e, RuncRuntime runc)
+    {
+        if (e.Rec.Status == "paused")
+        {
+            try
+            {
+                await runc.ResumeAsync(e.Rec.Id, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (MockerException ex)
+            {
+                _log.LogWarning("resume after kill {Id}: {Message}", e.Rec.Id, ex.Message);
+            }
+        }
+    }
+
+    /// <inheritdoc />
     public async Task RenameAsync(string id, string newName, CancellationToken ct)
     {
         var e = Resolve(id);
@@ -1093,10 +1215,12 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         {
             throw NameConflict(full, "");
         }
+        var oldName = e.Rec.Name;
         lock (e)
         {
             e.Rec = updated;
         }
+        Emit(updated, "rename", ("oldName", oldName));
     }
 
     /// <inheritdoc />
@@ -1205,6 +1329,10 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         {
             throw MockerException.Conflict($"Container {e.Rec.Id} is not running");
         }
+        if (e.Rec.Status == "paused")
+        {
+            throw MockerException.Conflict($"Container {e.Rec.Id} is paused, unpause the container before exec");
+        }
         if (config.Cmd is not { Count: > 0 })
         {
             throw MockerException.InvalidArgument("No exec command specified");
@@ -1215,6 +1343,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         {
             e.ExecIds.Add(execId);
         }
+        Emit(e.Rec, "exec_create: " + string.Join(' ', config.Cmd), ("execID", execId));
         return Task.FromResult(execId);
     }
 
@@ -1297,6 +1426,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         });
         session.Bind(stdinStream);
         x.Running = true;
+        EmitExecStart(rec, x);
         _ = FinishExecAsync(x, exit, session, detach, specPath, logPath, pidFile);
         return detach ? null : session;
     }
@@ -1351,6 +1481,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         }
         x.Pid = started.Data;
         x.Running = true;
+        EmitExecStart(rec, x);
         _ = Task.Run(async () =>
         {
             try
@@ -1358,6 +1489,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
                 var exit = await exec.ReadSyncAsync().ConfigureAwait(false);
                 x.ExitCode = exit.Data >= 0 ? exit.Data : 126;
                 x.Running = false;
+                EmitExecDie(x);
             }
             finally
             {
@@ -1374,7 +1506,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         return session;
     }
 
-    private static async Task FinishExecAsync(ExecEntry x, Task<int> exit, ExecSession session, bool detach, string specPath, string logPath, string pidFile)
+    private async Task FinishExecAsync(ExecEntry x, Task<int> exit, ExecSession session, bool detach, string specPath, string logPath, string pidFile)
     {
         var code = await exit.ConfigureAwait(false);
         if (File.Exists(pidFile) && int.TryParse(await File.ReadAllTextAsync(pidFile).ConfigureAwait(false), out var pid))
@@ -1392,6 +1524,7 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         }
         x.ExitCode = code;
         x.Running = false;
+        EmitExecDie(x);
         session.Writer.TryComplete();
         foreach (var f in new[] { specPath, logPath, pidFile })
         {
@@ -1467,5 +1600,36 @@ public sealed partial class ContainerService : IContainerService, IDisposable
         return Task.CompletedTask;
     }
 
-    public void Dispose() => _exits.Dispose();
+    public void Dispose()
+    {
+        foreach (var e in _entries.Values)
+        {
+            StopHealth(e);
+        }
+        _exits.Dispose();
+    }
+
+    /// <summary>Publishes a container event with Docker's attributes: the container's labels, image (as the user named it) and name.</summary>
+    private void Emit(ContainerRecord rec, string action, params (string Key, string Value)[] extra)
+    {
+        var attrs = new Dictionary<string, string>(rec.Config.Labels ?? []);
+        attrs["image"] = rec.ImageName;
+        attrs["name"] = rec.Name.TrimStart('/');
+        foreach (var (k, v) in extra)
+        {
+            attrs[k] = v;
+        }
+        _events.Publish("container", action, rec.Id, attrs);
+    }
+
+    private void EmitExecStart(ContainerRecord rec, ExecEntry x) =>
+        Emit(rec, "exec_start: " + string.Join(' ', x.Config.Cmd ?? []), ("execID", x.Id));
+
+    private void EmitExecDie(ExecEntry x)
+    {
+        if (_entries.TryGetValue(x.ContainerId, out var e))
+        {
+            Emit(e.Rec, "exec_die", ("execID", x.Id), ("exitCode", (x.ExitCode ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+    }
 }

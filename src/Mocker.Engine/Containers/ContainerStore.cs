@@ -34,6 +34,10 @@ public sealed record ContainerRecord
     /// <summary>Set once the container was started at least once (a "next-exit" waiter on it needs a new exit).</summary>
     public bool HasBeenStarted { get; init; }
     public string NetworkMode { get; init; } = "none";
+    /// <summary>The last run was ended by the user (stop, kill, rm -f): restart policies stay off until the next start (Docker's HasBeenManuallyStopped).</summary>
+    public bool ManuallyStopped { get; init; }
+    /// <summary>State.Health while a health check is configured; null otherwise.</summary>
+    public HealthState? Health { get; init; }
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

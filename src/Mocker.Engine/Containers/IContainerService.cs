@@ -90,6 +90,12 @@ public interface IContainerService
 
     Task RenameAsync(string id, string newName, CancellationToken ct);
 
+    /// <summary>Freezes every process of a running container (runc pause, cgroup freezer). Conflict "Container X is not running" / "is already paused".</summary>
+    Task PauseAsync(string id, CancellationToken ct);
+
+    /// <summary>Thaws a paused container (runc resume). Conflict "Container X is not paused".</summary>
+    Task UnpauseAsync(string id, CancellationToken ct);
+
     Task<ContainerTopResponse> TopAsync(string id, string? psArgs, CancellationToken ct);
 
     Task<ContainerPruneResponse> PruneAsync(IReadOnlyDictionary<string, IReadOnlyList<string>> filters, CancellationToken ct);
