@@ -21,10 +21,10 @@ public sealed class EventingImageService(IImageService inner, EventBus events) :
         Publish("tag", id, name);
     }
 
-    public async Task<IReadOnlyList<ImageDeleteResponseItem>> RemoveAsync(string name, bool force, bool noPrune, Func<string, bool> isImageInUse, CancellationToken ct)
+    public async Task<IReadOnlyList<ImageDeleteResponseItem>> RemoveAsync(string name, bool force, bool noPrune, Func<string, ImageUser?> imageUser, CancellationToken ct)
     {
         var id = (await inner.InspectAsync(name, ct).ConfigureAwait(false)).Id;
-        var items = await inner.RemoveAsync(name, force, noPrune, isImageInUse, ct).ConfigureAwait(false);
+        var items = await inner.RemoveAsync(name, force, noPrune, imageUser, ct).ConfigureAwait(false);
         foreach (var item in items)
         {
             if (item.Untagged is { } untagged)
@@ -41,8 +41,8 @@ public sealed class EventingImageService(IImageService inner, EventBus events) :
 
     public Task<IReadOnlyList<ImageHistoryItem>> HistoryAsync(string name, CancellationToken ct) => inner.HistoryAsync(name, ct);
 
-    public Task<ImagePruneResponse> PruneAsync(IReadOnlyDictionary<string, IReadOnlyList<string>> filters, Func<string, bool> isImageInUse, CancellationToken ct) =>
-        inner.PruneAsync(filters, isImageInUse, ct);
+    public Task<ImagePruneResponse> PruneAsync(IReadOnlyDictionary<string, IReadOnlyList<string>> filters, Func<string, ImageUser?> imageUser, CancellationToken ct) =>
+        inner.PruneAsync(filters, imageUser, ct);
 
     public async Task<string> ImportAsync(Stream tarball, ImportOptions options, IProgress<JsonMessage>? progress, CancellationToken ct)
     {
