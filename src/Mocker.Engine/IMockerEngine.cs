@@ -21,4 +21,7 @@ public interface IMockerEngine : IAsyncDisposable
 
     /// <summary>docker commit / docker export.</summary>
     IContainerImages ContainerImages { get; }
+
+    /// <summary>docker cp (archive API) and docker diff.</summary>
+    IContainerArchive ContainerArchive { get; }
 }

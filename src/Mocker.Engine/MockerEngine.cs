@@ -23,6 +23,7 @@ public sealed class MockerEngine : IMockerEngine
     private MockerEngine(EngineOptions options, ContainerService containers, IImageService images, IBuildService builder,
         DistributionService distribution, IImageArchive archives, IContainerImages containerImages)
     {
+        ContainerArchive = new ContainerArchive(containers);
         Options = options;
         _containers = containers;
         Images = images;
@@ -39,6 +40,7 @@ public sealed class MockerEngine : IMockerEngine
     public IDistributionService Distribution => _distribution;
     public IImageArchive Archives { get; }
     public IContainerImages ContainerImages { get; }
+    public IContainerArchive ContainerArchive { get; }
 
     /// <summary>Opens (creating if needed) the engine state for <paramref name="options"/>. Throws MockerException on an unusable data root.</summary>
     public static async Task<IMockerEngine> OpenAsync(EngineOptions options, ILoggerFactory loggerFactory, CancellationToken ct)
