@@ -62,7 +62,7 @@ public sealed partial class ContainerArchive(ContainerService containers) : ICon
     private const uint GoModeSticky = 1u << 20;
 
     public Task<ContainerPathStat> StatAsync(string container, string path, CancellationToken ct) =>
-        containers.WithRootfsAsync(container, mount: true, (rec, rootfs) =>
+        containers.WithRootfsAsync(container, mount: true, (_, rootfs) =>
         {
             using var root = OpenRoot(rootfs);
             using var target = Locate(root, container, path);
@@ -70,45 +70,54 @@ public sealed partial class ContainerArchive(ContainerService containers) : ICon
         }, ct);
 
     public Task GetAsync(string container, string path, Func<ContainerPathStat, Stream> begin, CancellationToken ct) =>
-        containers.WithRootfsAsync(container, mount: true, async (rec, rootfs) =>
+        containers.WithRootfsAsync(container, mount: true, async (_, rootfs) =>
         {
             using var root = OpenRoot(rootfs);
-            using var target = Locate(root, container, path);
-            var output = begin(target.Stat);
-            var rebase = RebaseName(path);
-            await using (var writer = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true))
-            {
-                await WriteEntryAsync(writer, target.Dir.Fd, target.Name, rebase, ct).ConfigureAwait(false);
-            }
+            await WriteArchiveAsync(root, container, path, begin, ct).ConfigureAwait(false);
             return true;
         }, ct);
 
     public Task PutAsync(string container, string path, Stream tar, ArchivePutOptions options, CancellationToken ct) =>
-        containers.WithRootfsAsync(container, mount: true, async (rec, rootfs) =>
+        containers.WithRootfsAsync(container, mount: true, async (_, rootfs) =>
         {
             using var root = OpenRoot(rootfs);
-            var dest = CleanPath(path);
-            using (var destDir = OwnedFd.OpenInRoot(root, dest, Libc.O_PATH))
-            {
-                if (destDir is null)
-                {
-                    throw NotFound(path, container);
-                }
-                Libc.ThrowIfFailed(Libc.fstatat(destDir.Fd, "", out var st, Libc.AT_EMPTY_PATH), "stat", path);
-                if (st.Type != Libc.S_IFDIR)
-                {
-                    throw MockerException.InvalidArgument("extraction point is not a directory");
-                }
-            }
-            var extractor = new Extractor(root, dest, options);
-            await using var reader = new TarReader(tar, leaveOpen: true);
-            TarEntry? entry;
-            while ((entry = await reader.GetNextEntryAsync(copyData: false, ct).ConfigureAwait(false)) is not null)
-            {
-                await extractor.ApplyAsync(entry, ct).ConfigureAwait(false);
-            }
+            await ExtractAsync(root, container, path, tar, options, ct).ConfigureAwait(false);
             return true;
         }, ct);
+
+    /// <summary>GET archive below an opened root (<paramref name="container"/> names it in errors).</summary>
+    internal static async Task WriteArchiveAsync(OwnedFd root, string container, string path, Func<ContainerPathStat, Stream> begin, CancellationToken ct)
+    {
+        using var target = Locate(root, container, path);
+        var output = begin(target.Stat);
+        await using var writer = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
+        await WriteEntryAsync(writer, target.Dir.Fd, target.Name, RebaseName(path), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>PUT archive below an opened root: <paramref name="path"/> must be an existing directory (links followed inside the root).</summary>
+    internal static async Task ExtractAsync(OwnedFd root, string container, string path, Stream tar, ArchivePutOptions options, CancellationToken ct)
+    {
+        var dest = CleanPath(path);
+        using (var destDir = OwnedFd.OpenInRoot(root, dest, Libc.O_PATH))
+        {
+            if (destDir is null)
+            {
+                throw NotFound(path, container);
+            }
+            Libc.ThrowIfFailed(Libc.fstatat(destDir.Fd, "", out var st, Libc.AT_EMPTY_PATH), "stat", path);
+            if (st.Type != Libc.S_IFDIR)
+            {
+                throw MockerException.InvalidArgument("extraction point is not a directory");
+            }
+        }
+        var extractor = new Extractor(root, dest, options);
+        await using var reader = new TarReader(tar, leaveOpen: true);
+        TarEntry? entry;
+        while ((entry = await reader.GetNextEntryAsync(copyData: false, ct).ConfigureAwait(false)) is not null)
+        {
+            await extractor.ApplyAsync(entry, ct).ConfigureAwait(false);
+        }
+    }
 
     public Task<IReadOnlyList<ContainerChange>> ChangesAsync(string container, CancellationToken ct) =>
         containers.WithRootfsAsync(container, mount: false, async (rec, _) =>
@@ -150,7 +159,8 @@ public sealed partial class ContainerArchive(ContainerService containers) : ICon
         }
     }
 
-    private static OwnedFd OpenRoot(string rootfs)
+    /// <summary>Opens a container root directory (host path, not container-controlled) as an O_PATH fd.</summary>
+    internal static OwnedFd OpenRoot(string rootfs)
     {
         var fd = Libc.openat(Libc.AT_FDCWD, rootfs, Libc.O_PATH | ODirectory | Libc.O_CLOEXEC, 0);
         Libc.ThrowIfFailed(fd, "open", rootfs);
