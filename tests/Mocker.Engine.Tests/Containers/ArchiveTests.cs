@@ -126,12 +126,14 @@ public sealed class ArchiveTests : IDisposable
         await PutAsync("/escape/tmp", ("x", TarEntryType.RegularFile, "in\n"));
         var outside = await Assert.ThrowsAsync<MockerException>(() => PutAsync("/out-abs", ("secret", TarEntryType.RegularFile, "pwned\n")));
         Assert.Equal(ErrorKind.NotFound, outside.Kind);
-        await PutAsync("/", ("hostroot", TarEntryType.SymbolicLink, _outside), ("hostroot/secret", TarEntryType.RegularFile, "pwned\n"));
+        await Assert.ThrowsAsync<MockerException>(() => PutAsync("/", ("hostdir", TarEntryType.SymbolicLink, _outside), ("hostdir/secret", TarEntryType.RegularFile, "pwned\n")));
+        await PutAsync("/", ("hostroot", TarEntryType.SymbolicLink, "/"), ("hostroot/tmp/h", TarEntryType.RegularFile, "in\n"));
         await PutAsync("/", ("rel", TarEntryType.SymbolicLink, "../../../.."), ("rel" + _outside + "/secret", TarEntryType.RegularFile, "pwned\n"));
         await Assert.ThrowsAsync<MockerException>(() => PutAsync("/", ("hard", TarEntryType.HardLink, "out-abs/secret")));
 
         Assert.Equal("host\n", File.ReadAllText(Path.Combine(_outside, "secret")));
         Assert.Equal("in\n", File.ReadAllText(Path.Combine(_root, "tmp", "x")));
+        Assert.Equal("in\n", File.ReadAllText(Path.Combine(_root, "tmp", "h")));
         Assert.Equal("pwned\n", File.ReadAllText(Path.Combine(_root, _outside.TrimStart('/'), "secret")));
         Assert.Equal(["secret"], Directory.EnumerateFileSystemEntries(_outside).Select(Path.GetFileName));
     }
