@@ -13,7 +13,7 @@ internal static class CommandTree
             ContainerCommands.Run(), ContainerCommands.Create(), ContainerCommands.Start(), ContainerCommands.Stop(),
             ContainerCommands.Kill(), ContainerCommands.Restart(), ContainerCommands.Remove(), ContainerCommands.Ps(),
             ContainerCommands.Logs(), ContainerCommands.Exec(), ContainerCommands.Attach(), ContainerCommands.Wait(),
-            ContainerCommands.Rename(), ContainerCommands.Top(),
+            ContainerCommands.Rename(), ContainerCommands.Top(), CopyCommands.Copy(), CopyCommands.Diff(),
             ImageCommands.Images(), ImageCommands.Remove(), ImageCommands.Tag(), ImageCommands.Import(), ImageCommands.Build(),
             ImageCommands.History(),
             DistributionCommands.Pull(), DistributionCommands.Push(), DistributionCommands.Save(), DistributionCommands.Load(),
@@ -26,7 +26,7 @@ internal static class CommandTree
             ContainerCommands.Run(), ContainerCommands.Create(), ContainerCommands.Start(), ContainerCommands.Stop(),
             ContainerCommands.Kill(), ContainerCommands.Restart(), ContainerCommands.Remove(),
             ContainerCommands.Ps("ls", "list", "ps"), ContainerCommands.Logs(), ContainerCommands.Exec(), ContainerCommands.Attach(),
-            ContainerCommands.Wait(), ContainerCommands.Rename(), ContainerCommands.Top(), ContainerCommands.Prune(),
+            ContainerCommands.Wait(), ContainerCommands.Rename(), ContainerCommands.Top(), ContainerCommands.Prune(), CopyCommands.Copy(), CopyCommands.Diff(),
             DistributionCommands.Commit(), DistributionCommands.Export(), SystemCommands.TypedInspect("container"),
         };
         var image = new Command("image", "Manage images")

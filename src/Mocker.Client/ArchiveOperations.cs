@@ -76,9 +76,13 @@ public sealed partial class ContainerOperations
     /// </summary>
     /// <exception cref="MockerNotFoundException">The directory or the container does not exist.</exception>
     public Task PutArchiveAsync(string container, string path, Stream tar, bool noOverwriteDirNonDir = true, bool copyUidGid = false, CancellationToken ct = default) =>
+        PutArchiveAsync(container, path, (s, c) => tar.CopyToAsync(s, 1 << 16, c), noOverwriteDirNonDir, copyUidGid, ct);
+
+    /// <summary>As the stream overload, with the tar written by <paramref name="writeTar"/> straight into the request body.</summary>
+    public Task PutArchiveAsync(string container, string path, Func<Stream, CancellationToken, Task> writeTar, bool noOverwriteDirNonDir = true, bool copyUidGid = false, CancellationToken ct = default) =>
         _client.SendNoContentAsync(HttpMethod.Put, Archive(container),
             Q(("path", path), ("noOverwriteDirNonDir", noOverwriteDirNonDir ? "true" : null), ("copyUIDGID", copyUidGid ? "true" : null)), ct,
-            content: RequestBody.Streamed((s, c) => tar.CopyToAsync(s, 1 << 16, c), "application/x-tar"));
+            content: RequestBody.Streamed(writeTar, "application/x-tar"));
 
     /// <summary><c>GET /containers/{id}/changes</c> (<c>mocker diff</c>).</summary>
     public async Task<List<ContainerChange>> ChangesAsync(string container, CancellationToken ct = default)
