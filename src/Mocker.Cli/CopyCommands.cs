@@ -159,8 +159,11 @@ internal static class CopyCommands
                     Directory.CreateDirectory(path);
                     File.SetUnixFileMode(path, entry.Mode);
                     break;
-                case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile or TarEntryType.SymbolicLink:
+                case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
                     await entry.ExtractToFileAsync(path, overwrite: false, ct).ConfigureAwait(false);
+                    break;
+                case TarEntryType.SymbolicLink:
+                    File.CreateSymbolicLink(path, entry.LinkName);
                     break;
                 default:
                     continue; // devices, fifos and hard links are not recreated on the client

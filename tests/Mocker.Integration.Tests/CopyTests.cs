@@ -74,6 +74,59 @@ public sealed class CopyTests(DaemonFixture fixture) : IDisposable
         Assert.NotEqual(0, noParent.ExitCode);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Mocker_cp_copies_files_directories_and_contents_both_ways(bool running)
+    {
+        const string setup = "mkdir -p /data/sub && echo inside > /data/sub/f.txt && ln -s /data/sub/f.txt /flink";
+        var c = running ? await RunningAsync(setup) : await StoppedAsync(setup);
+        File.WriteAllText(Path.Combine(_host, "single.txt"), "single\n");
+        Directory.CreateDirectory(Path.Combine(_host, "cpdir", "sub"));
+        File.WriteAllText(Path.Combine(_host, "cpdir", "sub", "b.txt"), "b\n");
+
+        Expect.Ok(await _d.MockerAsync("cp", Path.Combine(_host, "single.txt"), $"{c}:/renamed.txt"));
+        Expect.Ok(await _d.MockerAsync("cp", Path.Combine(_host, "cpdir"), $"{c}:/"));
+        Expect.Ok(await _d.MockerAsync("cp", Path.Combine(_host, "cpdir") + "/.", $"{c}:/data"));
+        Expect.Ok(await _d.MockerAsync("cp", $"{c}:/renamed.txt", Path.Combine(_host, "back.txt")));
+        Expect.Ok(await _d.MockerAsync("cp", $"{c}:/cpdir", Path.Combine(_host, "cpout")));
+        Expect.Ok(await _d.MockerAsync("cp", $"{c}:/data/.", Path.Combine(_host, "contents")));
+        Expect.Ok(await _d.MockerAsync("cp", "-L", $"{c}:/flink", Path.Combine(_host, "followed.txt")));
+        Expect.Ok(await _d.MockerAsync("cp", $"{c}:/flink", Path.Combine(_host, "link")));
+
+        Assert.Equal("single\n", File.ReadAllText(Path.Combine(_host, "back.txt")));
+        Assert.Equal("b\n", File.ReadAllText(Path.Combine(_host, "cpout", "sub", "b.txt")));
+        Assert.Equal("inside\n", File.ReadAllText(Path.Combine(_host, "contents", "sub", "f.txt")));
+        Assert.Equal("b\n", File.ReadAllText(Path.Combine(_host, "contents", "sub", "b.txt")));
+        Assert.Equal("inside\n", File.ReadAllText(Path.Combine(_host, "followed.txt")));
+        Assert.Equal("/data/sub/f.txt", new FileInfo(Path.Combine(_host, "link")).LinkTarget);
+
+        var missing = await _d.MockerAsync("cp", $"{c}:/nonexistent", Path.Combine(_host, "x"));
+        Assert.NotEqual(0, missing.ExitCode);
+        Assert.Contains($"Could not find the file /nonexistent in container {c}", missing.Stderr, StringComparison.Ordinal);
+
+        var diff = Expect.Lines(Expect.Ok(await _d.MockerAsync("diff", c)).Stdout);
+        Assert.Contains("A /renamed.txt", diff);
+        Assert.Contains("A /cpdir/sub/b.txt", diff);
+    }
+
+    [Fact]
+    public async Task Mocker_cp_dash_and_archive_mode_keep_the_tar_and_its_owners()
+    {
+        var c = await RunningAsync("echo payload > /p.txt && chown 123:456 /p.txt && mkdir /in /in2");
+        var tarPath = Path.Combine(_host, "out.tar");
+        Expect.Ok(await Proc.RunAsync("/bin/sh", ["-c", $"{Binaries.Mocker} cp {c}:/p.txt - > {tarPath}"], _d.MockerEnv));
+        await using (var reader = new TarReader(File.OpenRead(tarPath)))
+        {
+            var entry = await reader.GetNextEntryAsync();
+            Assert.NotNull(entry);
+            Assert.Equal(("p.txt", 123, 456), (entry.Name, entry.Uid, entry.Gid));
+        }
+        Expect.Ok(await Proc.RunAsync("/bin/sh", ["-c", $"{Binaries.Mocker} cp -a - {c}:/in < {tarPath}"], _d.MockerEnv));
+        Expect.Ok(await Proc.RunAsync("/bin/sh", ["-c", $"{Binaries.Mocker} cp - {c}:/in2 < {tarPath}"], _d.MockerEnv));
+        Assert.Equal("123:456\n0:0\n", Expect.Ok(await _d.DockerAsync("exec", c, "stat", "-c", "%u:%g", "/in/p.txt", "/in2/p.txt")).Stdout);
+    }
+
     [Fact]
     public async Task Docker_cp_dash_streams_a_tar_out_and_in()
     {
@@ -104,10 +157,15 @@ public sealed class CopyTests(DaemonFixture fixture) : IDisposable
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task Hostile_symlinks_in_the_container_never_reach_the_host(bool running)
+    [InlineData("docker", true)]
+    [InlineData("docker", false)]
+    [InlineData("mocker", true)]
+    [InlineData("mocker", false)]
+    public async Task Hostile_symlinks_in_the_container_never_reach_the_host(string tool, bool running)
     {
+        var (cli, env) = tool == "docker" ? (Binaries.Docker, _d.DockerEnv) : (Binaries.Mocker, _d.MockerEnv);
+        Task<ProcResult> Cp(params string[] args) => Proc.RunAsync(cli, ["cp", .. args], env);
+        Task<ProcResult> Sh(string script) => Proc.RunAsync("/bin/sh", ["-c", script], env);
         var sentinel = Path.Combine("/tmp", "mocker-cp-sentinel-" + Guid.NewGuid().ToString("N"));
         File.WriteAllText(sentinel, "host-sentinel\n");
         try
@@ -123,32 +181,32 @@ public sealed class CopyTests(DaemonFixture fixture) : IDisposable
             foreach (var path in new[] { "/escape/etc/passwd", "/etc2/passwd", "/etc2/../../etc/passwd", "/chain/etc/passwd", "/a/b/up/etc/passwd" })
             {
                 var tarPath = Path.Combine(_host, "o.tar");
-                Expect.Ok(await ShellAsync($"docker cp {c}:{path} - > {tarPath}"));
+                Expect.Ok(await Sh($"{cli} cp {c}:{path} - > {tarPath}"));
                 var text = File.ReadAllText(tarPath);
                 Assert.Contains("container-passwd-marker", text, StringComparison.Ordinal);
                 Assert.DoesNotContain("root:x:0:0", text, StringComparison.Ordinal);
             }
 
             // Copy in through the same links and onto a link that names the host sentinel.
-            Expect.Ok(await _d.DockerAsync("cp", Path.Combine(_host, "x"), $"{c}:/escape/tmp/x"));
-            Expect.Ok(await _d.DockerAsync("cp", Path.Combine(_host, "x"), $"{c}:/chain/tmp/{sentinelName}"));
-            Expect.Ok(await _d.DockerAsync("cp", Path.Combine(_host, "x"), $"{c}:/etc2/../../tmp/y"));
+            Expect.Ok(await Cp(Path.Combine(_host, "x"), $"{c}:/escape/tmp/x"));
+            Expect.Ok(await Cp(Path.Combine(_host, "x"), $"{c}:/chain/tmp/{sentinelName}"));
+            Expect.Ok(await Cp(Path.Combine(_host, "x"), $"{c}:/etc2/../../tmp/y"));
             Assert.False(File.Exists("/tmp/x") && File.ReadAllText("/tmp/x") == "overwritten\n");
             Assert.False(File.Exists("/tmp/y"));
 
             // A tar with "../" entries is refused; one with an absolute symlink and a file beneath it stays inside.
             var evil = Path.Combine(_host, "evil.tar");
             await WriteTarAsync(evil, ("../../../../.." + sentinel, null));
-            Assert.NotEqual(0, (await ShellAsync($"docker cp - {c}:/tmp < {evil}")).ExitCode);
+            Assert.NotEqual(0, (await Sh($"{cli} cp - {c}:/tmp < {evil}")).ExitCode);
             var linkTar = Path.Combine(_host, "link.tar");
             await WriteTarAsync(linkTar, ("hostroot", "/"), ("hostroot" + sentinel, null));
-            Expect.Ok(await ShellAsync($"docker cp - {c}:/ < {linkTar}"));
+            Expect.Ok(await Sh($"{cli} cp - {c}:/ < {linkTar}"));
 
             Assert.Equal("host-sentinel\n", File.ReadAllText(sentinel));
             foreach (var path in new[] { "/tmp/x", "/tmp/y", "/hostroot" + sentinel })
             {
                 var tarPath = Path.Combine(_host, "in.tar");
-                Expect.Ok(await ShellAsync($"docker cp {c}:{path} - > {tarPath}"));
+                Expect.Ok(await Sh($"{cli} cp {c}:{path} - > {tarPath}"));
                 Assert.Contains("overwritten", File.ReadAllText(tarPath), StringComparison.Ordinal);
             }
         }
