@@ -145,6 +145,27 @@ public sealed class CopyTests(DaemonFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task Archive_endpoints_carry_the_stat_header_and_a_bodiless_head_404()
+    {
+        var c = await StoppedAsync("echo hi > /f.txt");
+        using var head = await _d.Http.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/containers/{c}/archive?path=%2Ff.txt"));
+        Assert.Equal(200, (int)head.StatusCode);
+        var stat = Encoding.UTF8.GetString(Convert.FromBase64String(head.Headers.GetValues("X-Docker-Container-Path-Stat").Single()));
+        Assert.Contains("\"name\":\"f.txt\",\"size\":3,\"mode\":420,", stat, StringComparison.Ordinal);
+
+        using var missing = await _d.Http.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/containers/{c}/archive?path=%2Fnope"));
+        Assert.Equal(404, (int)missing.StatusCode);
+        Assert.Equal("application/json", missing.Content.Headers.ContentType?.MediaType);
+        Assert.Empty(await missing.Content.ReadAsByteArrayAsync());
+
+        using var get = await _d.Http.GetAsync($"/containers/{c}/archive?path=%2F");
+        Assert.Equal("application/x-tar", get.Content.Headers.ContentType?.MediaType);
+        var root = Encoding.UTF8.GetString(Convert.FromBase64String(get.Headers.GetValues("X-Docker-Container-Path-Stat").Single()));
+        Assert.Contains("\"name\":\"/\"", root, StringComparison.Ordinal);
+        Assert.Contains($"\"mode\":{(1u << 31) | 0x1ED}", root, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Docker_diff_lists_added_modified_and_deleted_paths()
     {
         var c = await StoppedAsync("mkdir /added && echo x > /added/f && rm /bin/ls && touch /bin/newtool");

@@ -350,7 +350,10 @@ public sealed partial class ContainerArchive(ContainerService containers) : ICon
 
     private static OwnedFd? OpenNoFollow(int dirFd, string name, int flags)
     {
-        var fd = Libc.openat(dirFd, name.Length == 0 ? "." : name, flags | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0);
+        // The located path itself (name "") is reopened through its own O_PATH fd: "." only works for a directory.
+        var fd = name.Length == 0
+            ? Libc.openat(Libc.AT_FDCWD, $"/proc/self/fd/{dirFd}", flags | Libc.O_CLOEXEC, 0)
+            : Libc.openat(dirFd, name, flags | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0);
         return fd < 0 ? null : new OwnedFd(fd);
     }
 
