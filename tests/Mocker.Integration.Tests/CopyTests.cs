@@ -175,6 +175,8 @@ public sealed class CopyTests(DaemonFixture fixture) : IDisposable
         Assert.Contains("C /bin", diff);
         Assert.Contains("D /bin/ls", diff);
         Assert.Contains("A /bin/newtool", diff);
+        var untouched = await StoppedAsync("true");
+        Assert.Equal("", Expect.Ok(await _d.DockerAsync("diff", untouched)).Stdout);
     }
 
     [Theory]

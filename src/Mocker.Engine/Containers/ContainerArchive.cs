@@ -134,27 +134,51 @@ public sealed partial class ContainerArchive(ContainerService containers) : ICon
             return (IReadOnlyList<ContainerChange>)changes;
         }, ct);
 
-    /// <summary>A whiteout (0:0 char device) is a deletion; a path absent from every lower layer was added; else modified (a directory holding changes is copied up, so it shows as modified, as in Docker).</summary>
+    /// <summary>
+    /// Mount points runc creates in the container layer; Docker keeps them in its hidden init layer (moby
+    /// daemon/initlayer), so diff never lists them, and their parent directories count as pre-existing.
+    /// </summary>
+    private static readonly HashSet<string> InitLayerPaths =
+        ["/dev", "/dev/pts", "/dev/shm", "/dev/console", "/proc", "/sys", "/.dockerenv", "/etc", "/etc/resolv.conf", "/etc/hosts", "/etc/hostname", "/etc/mtab"];
+
+    /// <summary>
+    /// A whiteout (0:0 char device) is a deletion; a path absent from every lower layer was added; else modified. A
+    /// pre-existing directory shows as modified only when something below it changed (it was copied up for that).
+    /// </summary>
     private static void CollectChanges(string upper, string rel, List<string> lowers, List<ContainerChange> changes)
     {
         foreach (var full in Directory.EnumerateFileSystemEntries(Path.Combine(upper, rel)))
         {
             var name = Path.GetFileName(full);
             var childRel = rel.Length == 0 ? name : rel + "/" + name;
+            var path = "/" + childRel;
             if (!Libc.TryLstat(full, out var st))
             {
                 continue;
             }
             if (st.Type == Libc.S_IFCHR && st.Rdev == 0)
             {
-                changes.Add(new ContainerChange("/" + childRel, 2));
+                changes.Add(new ContainerChange(path, 2));
                 continue;
             }
-            var inLower = lowers.Any(l => Libc.TryLstat(Path.Combine(l, childRel), out _));
-            changes.Add(new ContainerChange("/" + childRel, inLower ? 0 : 1));
-            if (st.Type == Libc.S_IFDIR)
+            var isDir = st.Type == Libc.S_IFDIR;
+            var inInitLayer = InitLayerPaths.Contains(path);
+            if (inInitLayer && !isDir)
             {
-                CollectChanges(upper, childRel, lowers, changes);
+                continue;
+            }
+            var existed = inInitLayer || lowers.Any(l => Libc.TryLstat(Path.Combine(l, childRel), out _));
+            if (!isDir)
+            {
+                changes.Add(new ContainerChange(path, existed ? 0 : 1));
+                continue;
+            }
+            var below = new List<ContainerChange>();
+            CollectChanges(upper, childRel, lowers, below);
+            if (!existed || below.Count > 0)
+            {
+                changes.Add(new ContainerChange(path, existed ? 0 : 1));
+                changes.AddRange(below);
             }
         }
     }
