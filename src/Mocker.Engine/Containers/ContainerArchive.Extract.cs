@@ -15,7 +15,7 @@ public sealed partial class ContainerArchive
     /// the container root (symlinks in the container or earlier in the tar are followed inside the root, as a chrooted
     /// Docker does), and the final component is created and changed only through fd-relative calls that never follow it.
     /// </summary>
-    private sealed class Extractor(OwnedFd root, string dest, ArchivePutOptions options)
+    private sealed class Extractor(OwnedFd root, string container, string dest, ArchivePutOptions options)
     {
         public async Task ApplyAsync(TarEntry entry, CancellationToken ct)
         {
@@ -111,7 +111,7 @@ public sealed partial class ContainerArchive
         {
             var path = dest;
             var current = OwnedFd.OpenInRoot(root, path, Libc.O_PATH | ODirectory)
-                ?? throw new MockerException(ErrorKind.NotFound, $"Could not find the file {dest} in container");
+                ?? throw new MockerException(ErrorKind.NotFound, $"Could not find the file {dest} in container {container}");
             foreach (var component in components)
             {
                 path = path.TrimEnd('/') + "/" + component;

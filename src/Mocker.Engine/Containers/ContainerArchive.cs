@@ -110,7 +110,7 @@ public sealed partial class ContainerArchive(ContainerService containers) : ICon
                 throw MockerException.InvalidArgument("extraction point is not a directory");
             }
         }
-        var extractor = new Extractor(root, dest, options);
+        var extractor = new Extractor(root, container, dest, options);
         await using var reader = new TarReader(tar, leaveOpen: true);
         TarEntry? entry;
         while ((entry = await reader.GetNextEntryAsync(copyData: false, ct).ConfigureAwait(false)) is not null)
