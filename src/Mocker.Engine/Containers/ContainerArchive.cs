@@ -260,11 +260,19 @@ public sealed partial class ContainerArchive(ContainerService containers) : ICon
             dir.Dispose();
             throw NotFound(path, container);
         }
-        var link = st.Type == Libc.S_IFLNK ? Libc.ReadLinkAt(dir.Fd, name) : "";
-        var statName = clean == "/" ? "/" : clean[(clean.LastIndexOf('/') + 1)..];
-        var stat = new ContainerPathStat(statName, st.Size, GoMode(st.Mode),
-            DateTimeOffset.FromUnixTimeSeconds(st.MtimeSec).AddTicks(st.MtimeNsec / 100), link);
-        return new Located(dir, name, stat);
+        try
+        {
+            var link = st.Type == Libc.S_IFLNK ? Libc.ReadLinkAt(dir.Fd, name) : "";
+            var statName = clean == "/" ? "/" : clean[(clean.LastIndexOf('/') + 1)..];
+            var stat = new ContainerPathStat(statName, st.Size, GoMode(st.Mode),
+                DateTimeOffset.FromUnixTimeSeconds(st.MtimeSec).AddTicks(st.MtimeNsec / 100), link);
+            return new Located(dir, name, stat);
+        }
+        catch
+        {
+            dir.Dispose();
+            throw;
+        }
     }
 
     internal static uint GoMode(uint mode)
