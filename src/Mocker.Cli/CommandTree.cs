@@ -14,6 +14,7 @@ internal static class CommandTree
             ContainerCommands.Kill(), ContainerCommands.Restart(), ContainerCommands.Remove(), ContainerCommands.Ps(),
             ContainerCommands.Logs(), ContainerCommands.Exec(), ContainerCommands.Attach(), ContainerCommands.Wait(),
             ContainerCommands.Rename(), ContainerCommands.Top(), ContainerCommands.Pause(), ContainerCommands.Unpause(),
+            CopyCommands.Copy(), CopyCommands.Diff(),
             ImageCommands.Images(), ImageCommands.Remove(), ImageCommands.Tag(), ImageCommands.Import(), ImageCommands.Build(),
             ImageCommands.History(),
             DistributionCommands.Pull(), DistributionCommands.Push(), DistributionCommands.Save(), DistributionCommands.Load(),
@@ -27,7 +28,7 @@ internal static class CommandTree
             ContainerCommands.Kill(), ContainerCommands.Restart(), ContainerCommands.Remove(),
             ContainerCommands.Ps("ls", "list", "ps"), ContainerCommands.Logs(), ContainerCommands.Exec(), ContainerCommands.Attach(),
             ContainerCommands.Wait(), ContainerCommands.Rename(), ContainerCommands.Top(), ContainerCommands.Prune(),
-            ContainerCommands.Pause(), ContainerCommands.Unpause(),
+            ContainerCommands.Pause(), ContainerCommands.Unpause(), CopyCommands.Copy(), CopyCommands.Diff(),
             DistributionCommands.Commit(), DistributionCommands.Export(), SystemCommands.TypedInspect("container"),
         };
         var image = new Command("image", "Manage images")

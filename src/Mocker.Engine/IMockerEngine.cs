@@ -25,4 +25,7 @@ public interface IMockerEngine : IAsyncDisposable
 
     /// <summary>The event bus behind <c>GET /events</c>.</summary>
     EventBus Events { get; }
+
+    /// <summary>docker cp (archive API) and docker diff.</summary>
+    IContainerArchive ContainerArchive { get; }
 }

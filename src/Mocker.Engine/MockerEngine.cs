@@ -25,6 +25,7 @@ public sealed class MockerEngine : IMockerEngine
         DistributionService distribution, IImageArchive archives, IContainerImages containerImages, EventBus events)
     {
         Events = events;
+        ContainerArchive = new ContainerArchive(containers);
         Options = options;
         _containers = containers;
         Images = images;
@@ -43,6 +44,7 @@ public sealed class MockerEngine : IMockerEngine
     public IImageArchive Archives { get; }
     public IContainerImages ContainerImages { get; }
     public EventBus Events { get; }
+    public IContainerArchive ContainerArchive { get; }
 
     /// <summary>Opens (creating if needed) the engine state for <paramref name="options"/>. Throws MockerException on an unusable data root.</summary>
     public static async Task<IMockerEngine> OpenAsync(EngineOptions options, ILoggerFactory loggerFactory, CancellationToken ct)

@@ -19,6 +19,7 @@ internal static class ApiPipeline
         app.UseRouting();
         new SystemRoutes(holder).Map(app);
         new ContainerRoutes(holder).Map(app);
+        new ArchiveRoutes(holder).Map(app);
         var distribution = new DistributionRoutes(holder);
         distribution.Map(app);
         new ImageRoutes(holder, distribution).Map(app);

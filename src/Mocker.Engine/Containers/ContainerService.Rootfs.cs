@@ -56,4 +56,7 @@ public sealed partial class ContainerService
 
     /// <summary>The directory holding the container's own changes (its snapshot's overlay upperdir).</summary>
     internal Task<string> ChangesDirAsync(string id, CancellationToken ct) => _snapshots.GetChangesDirAsync(id, ct);
+
+    /// <summary>The overlay mounts of the container's snapshot (lowerdir option lists the image layers).</summary>
+    internal Task<IReadOnlyList<Mount>> SnapshotMountsAsync(string id, CancellationToken ct) => _snapshots.MountsAsync(id, ct);
 }
