@@ -205,13 +205,31 @@ public sealed record ContainerCreateRequest
     /// <summary>The portable part of the request.</summary>
     public ContainerConfig ToConfig() => new()
     {
-        Hostname = Hostname, Domainname = Domainname, User = User,
-        AttachStdin = AttachStdin, AttachStdout = AttachStdout, AttachStderr = AttachStderr,
-        ExposedPorts = ExposedPorts, Tty = Tty, OpenStdin = OpenStdin, StdinOnce = StdinOnce,
-        Env = Env, Cmd = Cmd, Healthcheck = Healthcheck, ArgsEscaped = ArgsEscaped, Image = Image,
-        Volumes = Volumes, WorkingDir = WorkingDir, Entrypoint = Entrypoint, NetworkDisabled = NetworkDisabled,
-        MacAddress = MacAddress, OnBuild = OnBuild, Labels = Labels, StopSignal = StopSignal,
-        StopTimeout = StopTimeout, Shell = Shell,
+        Hostname = Hostname,
+        Domainname = Domainname,
+        User = User,
+        AttachStdin = AttachStdin,
+        AttachStdout = AttachStdout,
+        AttachStderr = AttachStderr,
+        ExposedPorts = ExposedPorts,
+        Tty = Tty,
+        OpenStdin = OpenStdin,
+        StdinOnce = StdinOnce,
+        Env = Env,
+        Cmd = Cmd,
+        Healthcheck = Healthcheck,
+        ArgsEscaped = ArgsEscaped,
+        Image = Image,
+        Volumes = Volumes,
+        WorkingDir = WorkingDir,
+        Entrypoint = Entrypoint,
+        NetworkDisabled = NetworkDisabled,
+        MacAddress = MacAddress,
+        OnBuild = OnBuild,
+        Labels = Labels,
+        StopSignal = StopSignal,
+        StopTimeout = StopTimeout,
+        Shell = Shell,
     };
 }
 

@@ -88,7 +88,9 @@ internal static class ContainerCommands
             {
                 stream = await c.Containers.AttachAsync(id, new ContainerAttachOptions
                 {
-                    Stdin = req.AttachStdin, Stdout = req.AttachStdout, Stderr = req.AttachStderr,
+                    Stdin = req.AttachStdin,
+                    Stdout = req.AttachStdout,
+                    Stderr = req.AttachStderr,
                 }, ct).ConfigureAwait(false);
             }
             // The wait must be registered (its headers received) before start, or a fast container's exit is missed (§1.2).
@@ -295,9 +297,20 @@ internal static class ContainerCommands
 
     private static readonly Dictionary<string, string> PsHeaders = new()
     {
-        ["ID"] = "CONTAINER ID", ["Image"] = "IMAGE", ["Command"] = "COMMAND", ["CreatedAt"] = "CREATED AT", ["RunningFor"] = "CREATED",
-        ["Ports"] = "PORTS", ["State"] = "STATE", ["Status"] = "STATUS", ["Size"] = "SIZE", ["Names"] = "NAMES", ["Labels"] = "LABELS",
-        ["Mounts"] = "MOUNTS", ["Networks"] = "NETWORKS", ["LocalVolumes"] = "LOCAL VOLUMES",
+        ["ID"] = "CONTAINER ID",
+        ["Image"] = "IMAGE",
+        ["Command"] = "COMMAND",
+        ["CreatedAt"] = "CREATED AT",
+        ["RunningFor"] = "CREATED",
+        ["Ports"] = "PORTS",
+        ["State"] = "STATE",
+        ["Status"] = "STATUS",
+        ["Size"] = "SIZE",
+        ["Names"] = "NAMES",
+        ["Labels"] = "LABELS",
+        ["Mounts"] = "MOUNTS",
+        ["Networks"] = "NETWORKS",
+        ["LocalVolumes"] = "LOCAL VOLUMES",
     };
 
     public static Command Ps(string name = "ps", params string[] aliases)
@@ -319,7 +332,10 @@ internal static class ContainerCommands
             var withSize = pr.GetValue(size) || (fmt?.Contains(".Size", StringComparison.Ordinal) ?? false);
             var list = await c.Containers.ListAsync(new ContainerListOptions
             {
-                All = pr.GetValue(all) || limit is not null, Limit = limit, Size = withSize, Filters = Cli.Filters(pr.GetValue(filter)),
+                All = pr.GetValue(all) || limit is not null,
+                Limit = limit,
+                Size = withSize,
+                Filters = Cli.Filters(pr.GetValue(filter)),
             }, ct).ConfigureAwait(false);
             var trunc = !pr.GetValue(noTrunc);
             if (pr.GetValue(quiet))
@@ -391,8 +407,11 @@ internal static class ContainerCommands
             }
             var options = new ContainerLogsOptions
             {
-                Follow = pr.GetValue(follow), Timestamps = pr.GetValue(timestamps), Tail = pr.GetValue(tail) ?? "all",
-                Since = Time(since, "since"), Until = Time(until, "until"),
+                Follow = pr.GetValue(follow),
+                Timestamps = pr.GetValue(timestamps),
+                Tail = pr.GetValue(tail) ?? "all",
+                Since = Time(since, "since"),
+                Until = Time(until, "until"),
             };
             var info = await c.Containers.InspectAsync(pr.GetValue(container)!, ct: ct).ConfigureAwait(false);
             await foreach (var chunk in c.Containers.LogsAsync(info.Id, options, info.Config.Tty, ct).ConfigureAwait(false))
@@ -428,10 +447,17 @@ internal static class ContainerCommands
             var target = pr.GetValue(container)!;
             var config = new ExecConfig
             {
-                User = pr.GetValue(user) ?? "", Privileged = pr.GetValue(privileged), Tty = isTty,
-                AttachStdin = stdin, AttachStdout = !isDetach, AttachStderr = !isDetach, Detach = isDetach, DetachKeys = "",
+                User = pr.GetValue(user) ?? "",
+                Privileged = pr.GetValue(privileged),
+                Tty = isTty,
+                AttachStdin = stdin,
+                AttachStdout = !isDetach,
+                AttachStderr = !isDetach,
+                Detach = isDetach,
+                DetachKeys = "",
                 Env = RunOptions.ParseEnv(pr.GetValue(envFile) ?? [], pr.GetValue(env) ?? []) is { Count: > 0 } e ? e : null,
-                WorkingDir = pr.GetValue(workdir) ?? "", Cmd = [.. pr.GetValue(command)!],
+                WorkingDir = pr.GetValue(workdir) ?? "",
+                Cmd = [.. pr.GetValue(command)!],
             };
             var execId = await c.Exec.CreateAsync(target, config, ct).ConfigureAwait(false);
             if (isDetach)

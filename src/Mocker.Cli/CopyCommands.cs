@@ -132,7 +132,7 @@ internal static class CopyCommands
             foreach (var part in entry.Name.Split('/', StringSplitOptions.RemoveEmptyEntries))
             {
                 if (part == ".") continue;
-                if (part == ".." ) throw new UsageException($"invalid archive entry \"{entry.Name}\": it escapes the destination");
+                if (part == "..") throw new UsageException($"invalid archive entry \"{entry.Name}\": it escapes the destination");
                 parts.Add(part);
             }
             if (renameTo is not null && parts.Count > 0 && parts[0] == rootName) parts[0] = renameTo;

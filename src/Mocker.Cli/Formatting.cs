@@ -67,7 +67,12 @@ public static class Units
         var value = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
         var mult = char.ToLowerInvariant(m.Groups[2].Value.FirstOrDefault()) switch
         {
-            'k' => 1L << 10, 'm' => 1L << 20, 'g' => 1L << 30, 't' => 1L << 40, 'p' => 1L << 50, _ => 1L,
+            'k' => 1L << 10,
+            'm' => 1L << 20,
+            'g' => 1L << 30,
+            't' => 1L << 40,
+            'p' => 1L << 50,
+            _ => 1L,
         };
         return (long)(value * mult);
     }
@@ -202,7 +207,12 @@ public static class TimeArgs
             var v = double.Parse(um.Groups[1].Value, CultureInfo.InvariantCulture);
             totalNs += v * um.Groups[2].Value switch
             {
-                "ns" => 1, "us" or "µs" => 1e3, "ms" => 1e6, "s" => 1e9, "m" => 60e9, _ => 3600e9,
+                "ns" => 1,
+                "us" or "µs" => 1e3,
+                "ms" => 1e6,
+                "s" => 1e9,
+                "m" => 60e9,
+                _ => 3600e9,
             };
         }
         if (m.Groups[1].Value == "-") totalNs = -totalNs;

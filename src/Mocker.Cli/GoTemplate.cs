@@ -346,29 +346,29 @@ public sealed class GoTemplate
                         terminator = inner;
                         return nodes;
                     case "if":
-                    {
-                        var cond = ParsePipeline(rest);
-                        var then = ParseList(out var t);
-                        var els = new List<Node>();
-                        if (t == "else") { els = ParseList(out t); }
-                        else if (t is not null && t.StartsWith("else if ", StringComparison.Ordinal))
                         {
-                            throw new FormatException("template: else if is not supported");
+                            var cond = ParsePipeline(rest);
+                            var then = ParseList(out var t);
+                            var els = new List<Node>();
+                            if (t == "else") { els = ParseList(out t); }
+                            else if (t is not null && t.StartsWith("else if ", StringComparison.Ordinal))
+                            {
+                                throw new FormatException("template: else if is not supported");
+                            }
+                            if (t != "end") throw new FormatException("template: unexpected EOF in if");
+                            nodes.Add(new IfNode(cond, then, els));
+                            break;
                         }
-                        if (t != "end") throw new FormatException("template: unexpected EOF in if");
-                        nodes.Add(new IfNode(cond, then, els));
-                        break;
-                    }
                     case "range":
-                    {
-                        var pipe = ParsePipeline(rest);
-                        var body = ParseList(out var t);
-                        var els = new List<Node>();
-                        if (t == "else") els = ParseList(out t);
-                        if (t != "end") throw new FormatException("template: unexpected EOF in range");
-                        nodes.Add(new RangeNode(pipe, body, els));
-                        break;
-                    }
+                        {
+                            var pipe = ParsePipeline(rest);
+                            var body = ParseList(out var t);
+                            var els = new List<Node>();
+                            if (t == "else") els = ParseList(out t);
+                            if (t != "end") throw new FormatException("template: unexpected EOF in range");
+                            nodes.Add(new RangeNode(pipe, body, els));
+                            break;
+                        }
                     default:
                         nodes.Add(new ActionNode(ParsePipeline(inner)));
                         break;

@@ -10,9 +10,17 @@ internal static class ImageCommands
 {
     private static readonly Dictionary<string, string> ImageHeaders = new()
     {
-        ["ID"] = "IMAGE ID", ["Repository"] = "REPOSITORY", ["Tag"] = "TAG", ["Digest"] = "DIGEST", ["CreatedSince"] = "CREATED",
-        ["CreatedAt"] = "CREATED AT", ["Size"] = "SIZE", ["Containers"] = "CONTAINERS", ["SharedSize"] = "SHARED SIZE",
-        ["UniqueSize"] = "UNIQUE SIZE", ["VirtualSize"] = "SIZE",
+        ["ID"] = "IMAGE ID",
+        ["Repository"] = "REPOSITORY",
+        ["Tag"] = "TAG",
+        ["Digest"] = "DIGEST",
+        ["CreatedSince"] = "CREATED",
+        ["CreatedAt"] = "CREATED AT",
+        ["Size"] = "SIZE",
+        ["Containers"] = "CONTAINERS",
+        ["SharedSize"] = "SHARED SIZE",
+        ["UniqueSize"] = "UNIQUE SIZE",
+        ["VirtualSize"] = "SIZE",
     };
 
     public static Command Images(string name = "images", params string[] aliases)
@@ -162,7 +170,12 @@ internal static class ImageCommands
             }).ToList();
             Output.Render(pr.GetValue(format), "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}", rows, new Dictionary<string, string>
             {
-                ["ID"] = "IMAGE", ["CreatedSince"] = "CREATED", ["CreatedAt"] = "CREATED AT", ["CreatedBy"] = "CREATED BY", ["Size"] = "SIZE", ["Comment"] = "COMMENT",
+                ["ID"] = "IMAGE",
+                ["CreatedSince"] = "CREATED",
+                ["CreatedAt"] = "CREATED AT",
+                ["CreatedBy"] = "CREATED BY",
+                ["Size"] = "SIZE",
+                ["Comment"] = "COMMENT",
             });
             return 0;
         }));
@@ -255,9 +268,14 @@ internal static class ImageCommands
             {
                 var options = new BuildOptions
                 {
-                    Tags = pr.GetValue(tags) ?? [], Dockerfile = dockerfile, BuildArgs = args,
-                    Labels = RunOptions.ParseLabels(pr.GetValue(labels) ?? []), NoCache = pr.GetValue(noCache), Quiet = pr.GetValue(quiet),
-                    Pull = pr.GetValue(pull), Target = pr.GetValue(target),
+                    Tags = pr.GetValue(tags) ?? [],
+                    Dockerfile = dockerfile,
+                    BuildArgs = args,
+                    Labels = RunOptions.ParseLabels(pr.GetValue(labels) ?? []),
+                    NoCache = pr.GetValue(noCache),
+                    Quiet = pr.GetValue(quiet),
+                    Pull = pr.GetValue(pull),
+                    Target = pr.GetValue(target),
                 };
                 var renderer = new ProgressRenderer(Terminal.IsTerminal(1));
                 return await renderer.RenderAllAsync(c.Images.BuildAsync(contextDir, options, ct)).ConfigureAwait(false);

@@ -261,7 +261,10 @@ internal sealed class RunOptions
         return new HealthConfig
         {
             Test = string.IsNullOrEmpty(cmd) ? null : ["CMD-SHELL", cmd],
-            Interval = interval, Timeout = timeout, StartPeriod = startPeriod, Retries = retries ?? 0,
+            Interval = interval,
+            Timeout = timeout,
+            StartPeriod = startPeriod,
+            Retries = retries ?? 0,
         };
     }
 

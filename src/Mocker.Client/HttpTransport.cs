@@ -304,42 +304,42 @@ internal sealed class BodyStream(HttpConnection connection, BodyMode mode, long 
         switch (mode)
         {
             case BodyMode.Length:
-            {
-                var n = await connection.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _remaining)], cancellationToken).ConfigureAwait(false);
-                if (n == 0) throw new IOException("the daemon closed the connection inside a response body");
-                _remaining -= n;
-                if (_remaining == 0) Finish();
-                return n;
-            }
-            case BodyMode.Chunked:
-            {
-                if (_remaining == 0)
                 {
-                    var sizeLine = await connection.ReadLineAsync(cancellationToken).ConfigureAwait(false)
-                        ?? throw new IOException("the daemon closed the connection inside a chunked body");
-                    if (sizeLine.Length == 0)
-                        sizeLine = await connection.ReadLineAsync(cancellationToken).ConfigureAwait(false) ?? throw new IOException("truncated chunked body");
-                    var size = long.Parse(sizeLine.Split(';')[0].Trim(), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-                    if (size == 0)
-                    {
-                        // Trailers end with an empty line.
-                        while (!string.IsNullOrEmpty(await connection.ReadLineAsync(cancellationToken).ConfigureAwait(false))) { }
-                        Finish();
-                        return 0;
-                    }
-                    _remaining = size;
+                    var n = await connection.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _remaining)], cancellationToken).ConfigureAwait(false);
+                    if (n == 0) throw new IOException("the daemon closed the connection inside a response body");
+                    _remaining -= n;
+                    if (_remaining == 0) Finish();
+                    return n;
                 }
-                var n = await connection.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _remaining)], cancellationToken).ConfigureAwait(false);
-                if (n == 0) throw new IOException("the daemon closed the connection inside a chunk");
-                _remaining -= n;
-                return n;
-            }
+            case BodyMode.Chunked:
+                {
+                    if (_remaining == 0)
+                    {
+                        var sizeLine = await connection.ReadLineAsync(cancellationToken).ConfigureAwait(false)
+                            ?? throw new IOException("the daemon closed the connection inside a chunked body");
+                        if (sizeLine.Length == 0)
+                            sizeLine = await connection.ReadLineAsync(cancellationToken).ConfigureAwait(false) ?? throw new IOException("truncated chunked body");
+                        var size = long.Parse(sizeLine.Split(';')[0].Trim(), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+                        if (size == 0)
+                        {
+                            // Trailers end with an empty line.
+                            while (!string.IsNullOrEmpty(await connection.ReadLineAsync(cancellationToken).ConfigureAwait(false))) { }
+                            Finish();
+                            return 0;
+                        }
+                        _remaining = size;
+                    }
+                    var n = await connection.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _remaining)], cancellationToken).ConfigureAwait(false);
+                    if (n == 0) throw new IOException("the daemon closed the connection inside a chunk");
+                    _remaining -= n;
+                    return n;
+                }
             default:
-            {
-                var n = await connection.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-                if (n == 0) Finish();
-                return n;
-            }
+                {
+                    var n = await connection.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                    if (n == 0) Finish();
+                    return n;
+                }
         }
     }
 

@@ -62,8 +62,13 @@ public class FormattingTests
     {
         var row = ContainerCommands.PsRow(new ContainerSummary
         {
-            Id = "0123456789abcdef0123", Names = ["/web"], Image = "bb", Command = "sh -c 'while true; do sleep 1; done'",
-            Created = DateTimeOffset.UtcNow.AddSeconds(-5).ToUnixTimeSeconds(), Status = "Up 4 seconds", State = "running",
+            Id = "0123456789abcdef0123",
+            Names = ["/web"],
+            Image = "bb",
+            Command = "sh -c 'while true; do sleep 1; done'",
+            Created = DateTimeOffset.UtcNow.AddSeconds(-5).ToUnixTimeSeconds(),
+            Status = "Up 4 seconds",
+            State = "running",
             Ports = [new PortSummary { IP = "0.0.0.0", PrivatePort = 80, PublicPort = 8080 }, new PortSummary { PrivatePort = 443 }],
         }, trunc: true);
         Assert.Equal("0123456789ab", row["ID"]);

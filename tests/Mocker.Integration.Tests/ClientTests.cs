@@ -220,7 +220,8 @@ public sealed class ClientTests(DaemonFixture fixture) : IAsyncLifetime
     {
         // The container prints, then blocks on stdin: the test decides when it exits, without timing assumptions.
         var id = await CreateAsync(Busybox("sh", "-c", "echo first; read line; echo \"got $line\"; echo last")
-            with { AttachStdin = true, OpenStdin = true, StdinOnce = true });
+            with
+        { AttachStdin = true, OpenStdin = true, StdinOnce = true });
         var ct = Bounded();
         await using var attach = await _client.Containers.AttachAsync(id, new ContainerAttachOptions { Stdin = true }, ct);
         Assert.True(await _client.Containers.StartAsync(id, ct));

@@ -1,7 +1,7 @@
-using Mocker.Tests.Shared;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Mocker.Integration.Tests.Infrastructure;
+using Mocker.Tests.Shared;
 using Xunit;
 
 namespace Mocker.Integration.Tests;

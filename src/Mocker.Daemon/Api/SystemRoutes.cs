@@ -1,8 +1,8 @@
 using System.Globalization;
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using System.Text.Json;
 using Mocker.Api;
 using Mocker.Engine.Events;
 using Mocker.Engine.Images;

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
-using Mocker.Engine.Snapshots;
 using Mocker.Engine.Build.Instructions;
+using Mocker.Engine.Snapshots;
 
 namespace Mocker.Engine.Build;
 

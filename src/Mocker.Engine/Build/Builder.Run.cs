@@ -146,163 +146,163 @@ public sealed partial class Builder
             switch (m.Type)
             {
                 case "bind":
-                {
-                    string root;
-                    string identity;
-                    if (m.From is null)
                     {
-                        root = contextDir;
-                        identity = "context";
-                    }
-                    else
-                    {
-                        var view = await OpenFromAsync(s, run, m.From, "RUN --mount", ct).ConfigureAwait(false);
-                        releases.Add(async () => await view.DisposeAsync().ConfigureAwait(false));
-                        root = view.Root;
-                        identity = view.Identity;
-                    }
-                    var rel = SafeTarExtractor.CleanRelative(m.Source ?? "/") ?? "";
-                    var full = rel.Length == 0 ? root : FileCopier.ResolveInScope(root, rel);
-                    if (!Path.Exists(full))
-                    {
-                        throw At(run, $"RUN --mount: failed to compute cache key: \"/{rel}\" not found in {(m.From is null ? "the build context" : m.From)}");
-                    }
-                    var isDir = Directory.Exists(full);
-                    var keyPart = $"bind\0{target}\0{rel}\0{m.ReadWrite}\0" + (m.From is null
-                        ? await FileCopier.ChecksumAsync([new CopySource(rel, full, isDir)], ct).ConfigureAwait(false)
-                        : identity);
-                    if (!m.ReadWrite)
-                    {
-                        return (new OciMount(target, "bind", full, ["rbind", "ro"]), keyPart);
-                    }
-                    // rw: writes land in a throwaway copy (BuildKit discards them): an overlay for a directory, a copy for a file.
-                    var scratch = Path.Combine(workDir, "bind-" + RandomHex(6));
-                    Directory.CreateDirectory(scratch);
-                    if (!isDir)
-                    {
-                        var copy = Path.Combine(scratch, Path.GetFileName(full));
-                        File.Copy(full, copy);
-                        return (new OciMount(target, "bind", copy, ["rbind", "rw"]), keyPart);
-                    }
-                    var merged = Path.Combine(scratch, "merged");
-                    Directory.CreateDirectory(Path.Combine(scratch, "upper"));
-                    Directory.CreateDirectory(Path.Combine(scratch, "work"));
-                    MountHelper.MountAll([new Mount("overlay", "overlay",
-                        [$"lowerdir={full}", $"upperdir={Path.Combine(scratch, "upper")}", $"workdir={Path.Combine(scratch, "work")}"])], merged);
-                    releases.Add(() =>
-                    {
-                        MountHelper.Unmount(merged);
-                        return Task.CompletedTask;
-                    });
-                    return (new OciMount(target, "bind", merged, ["rbind", "rw"]), keyPart);
-                }
-                case "cache":
-                {
-                    if (m.Source is not null && m.From is null)
-                    {
-                        throw At(run, "RUN --mount=type=cache: source= names a path in from=, which is missing");
-                    }
-                    var id = m.Id ?? target;
-                    var dir = b.CacheMountDir(id);
-                    if (!Directory.Exists(dir))
-                    {
-                        Directory.CreateDirectory(Path.GetDirectoryName(dir)!);
-                        var tmp = dir + ".tmp-" + RandomHex(4);
-                        Directory.CreateDirectory(tmp);
-                        File.SetUnixFileMode(tmp, (UnixFileMode)(m.Mode ?? 0b111_101_101));
-                        FileCopier.Lchown(tmp, m.Uid, m.Gid);
-                        if (m.From is not null)
+                        string root;
+                        string identity;
+                        if (m.From is null)
                         {
-                            // A new cache starts as a copy of from= (at source=), BuildKit's "base of the cache mount".
-                            await using var view = await OpenFromAsync(s, run, m.From, "RUN --mount", ct).ConfigureAwait(false);
-                            var rel = SafeTarExtractor.CleanRelative(m.Source ?? "/") ?? "";
-                            var seed = rel.Length == 0 ? view.Root : FileCopier.ResolveInScope(view.Root, rel);
-                            if (!Directory.Exists(seed))
-                            {
-                                Directory.Delete(tmp, recursive: true);
-                                throw At(run, $"RUN --mount=type=cache: \"/{rel}\" is not a directory in {m.From}");
-                            }
-                            await FileCopier.CopyAsync(new CopySource(rel, seed, true), tmp, "/", true, new FileCopier.Attributes(m.Uid, m.Gid, null), ct).ConfigureAwait(false);
-                        }
-                        try
-                        {
-                            Directory.Move(tmp, dir);
-                        }
-                        catch (IOException) when (Directory.Exists(dir))
-                        {
-                            // Another build created it first: theirs is as good as ours.
-                            Directory.Delete(tmp);
-                        }
-                    }
-                    var source = dir;
-                    if (m.Sharing != "shared")
-                    {
-                        var gate = b._cacheLocks.GetOrAdd(id, _ => new SemaphoreSlim(1, 1));
-                        if (m.Sharing == "locked")
-                        {
-                            await gate.WaitAsync(ct).ConfigureAwait(false);
-                            releases.Add(() =>
-                            {
-                                gate.Release();
-                                return Task.CompletedTask;
-                            });
-                        }
-                        else if (await gate.WaitAsync(0, ct).ConfigureAwait(false))
-                        {
-                            releases.Add(() =>
-                            {
-                                gate.Release();
-                                return Task.CompletedTask;
-                            });
+                            root = contextDir;
+                            identity = "context";
                         }
                         else
                         {
-                            // private and busy: this step gets a fresh, unshared cache directory (BuildKit creates a new instance).
-                            source = Path.Combine(workDir, "cache-" + RandomHex(6));
-                            Directory.CreateDirectory(source);
-                            FileCopier.Lchown(source, m.Uid, m.Gid);
+                            var view = await OpenFromAsync(s, run, m.From, "RUN --mount", ct).ConfigureAwait(false);
+                            releases.Add(async () => await view.DisposeAsync().ConfigureAwait(false));
+                            root = view.Root;
+                            identity = view.Identity;
                         }
+                        var rel = SafeTarExtractor.CleanRelative(m.Source ?? "/") ?? "";
+                        var full = rel.Length == 0 ? root : FileCopier.ResolveInScope(root, rel);
+                        if (!Path.Exists(full))
+                        {
+                            throw At(run, $"RUN --mount: failed to compute cache key: \"/{rel}\" not found in {(m.From is null ? "the build context" : m.From)}");
+                        }
+                        var isDir = Directory.Exists(full);
+                        var keyPart = $"bind\0{target}\0{rel}\0{m.ReadWrite}\0" + (m.From is null
+                            ? await FileCopier.ChecksumAsync([new CopySource(rel, full, isDir)], ct).ConfigureAwait(false)
+                            : identity);
+                        if (!m.ReadWrite)
+                        {
+                            return (new OciMount(target, "bind", full, ["rbind", "ro"]), keyPart);
+                        }
+                        // rw: writes land in a throwaway copy (BuildKit discards them): an overlay for a directory, a copy for a file.
+                        var scratch = Path.Combine(workDir, "bind-" + RandomHex(6));
+                        Directory.CreateDirectory(scratch);
+                        if (!isDir)
+                        {
+                            var copy = Path.Combine(scratch, Path.GetFileName(full));
+                            File.Copy(full, copy);
+                            return (new OciMount(target, "bind", copy, ["rbind", "rw"]), keyPart);
+                        }
+                        var merged = Path.Combine(scratch, "merged");
+                        Directory.CreateDirectory(Path.Combine(scratch, "upper"));
+                        Directory.CreateDirectory(Path.Combine(scratch, "work"));
+                        MountHelper.MountAll([new Mount("overlay", "overlay",
+                        [$"lowerdir={full}", $"upperdir={Path.Combine(scratch, "upper")}", $"workdir={Path.Combine(scratch, "work")}"])], merged);
+                        releases.Add(() =>
+                        {
+                            MountHelper.Unmount(merged);
+                            return Task.CompletedTask;
+                        });
+                        return (new OciMount(target, "bind", merged, ["rbind", "rw"]), keyPart);
                     }
-                    return (new OciMount(target, "bind", source, ["rbind", m.ReadWrite ? "rw" : "ro"]), $"cache\0{target}\0{id}\0{m.Sharing}\0{m.ReadWrite}");
-                }
+                case "cache":
+                    {
+                        if (m.Source is not null && m.From is null)
+                        {
+                            throw At(run, "RUN --mount=type=cache: source= names a path in from=, which is missing");
+                        }
+                        var id = m.Id ?? target;
+                        var dir = b.CacheMountDir(id);
+                        if (!Directory.Exists(dir))
+                        {
+                            Directory.CreateDirectory(Path.GetDirectoryName(dir)!);
+                            var tmp = dir + ".tmp-" + RandomHex(4);
+                            Directory.CreateDirectory(tmp);
+                            File.SetUnixFileMode(tmp, (UnixFileMode)(m.Mode ?? 0b111_101_101));
+                            FileCopier.Lchown(tmp, m.Uid, m.Gid);
+                            if (m.From is not null)
+                            {
+                                // A new cache starts as a copy of from= (at source=), BuildKit's "base of the cache mount".
+                                await using var view = await OpenFromAsync(s, run, m.From, "RUN --mount", ct).ConfigureAwait(false);
+                                var rel = SafeTarExtractor.CleanRelative(m.Source ?? "/") ?? "";
+                                var seed = rel.Length == 0 ? view.Root : FileCopier.ResolveInScope(view.Root, rel);
+                                if (!Directory.Exists(seed))
+                                {
+                                    Directory.Delete(tmp, recursive: true);
+                                    throw At(run, $"RUN --mount=type=cache: \"/{rel}\" is not a directory in {m.From}");
+                                }
+                                await FileCopier.CopyAsync(new CopySource(rel, seed, true), tmp, "/", true, new FileCopier.Attributes(m.Uid, m.Gid, null), ct).ConfigureAwait(false);
+                            }
+                            try
+                            {
+                                Directory.Move(tmp, dir);
+                            }
+                            catch (IOException) when (Directory.Exists(dir))
+                            {
+                                // Another build created it first: theirs is as good as ours.
+                                Directory.Delete(tmp);
+                            }
+                        }
+                        var source = dir;
+                        if (m.Sharing != "shared")
+                        {
+                            var gate = b._cacheLocks.GetOrAdd(id, _ => new SemaphoreSlim(1, 1));
+                            if (m.Sharing == "locked")
+                            {
+                                await gate.WaitAsync(ct).ConfigureAwait(false);
+                                releases.Add(() =>
+                                {
+                                    gate.Release();
+                                    return Task.CompletedTask;
+                                });
+                            }
+                            else if (await gate.WaitAsync(0, ct).ConfigureAwait(false))
+                            {
+                                releases.Add(() =>
+                                {
+                                    gate.Release();
+                                    return Task.CompletedTask;
+                                });
+                            }
+                            else
+                            {
+                                // private and busy: this step gets a fresh, unshared cache directory (BuildKit creates a new instance).
+                                source = Path.Combine(workDir, "cache-" + RandomHex(6));
+                                Directory.CreateDirectory(source);
+                                FileCopier.Lchown(source, m.Uid, m.Gid);
+                            }
+                        }
+                        return (new OciMount(target, "bind", source, ["rbind", m.ReadWrite ? "rw" : "ro"]), $"cache\0{target}\0{id}\0{m.Sharing}\0{m.ReadWrite}");
+                    }
                 case "tmpfs":
-                {
-                    List<string> options = ["nosuid", "nodev", "mode=1777"];
-                    if (m.Size > 0)
                     {
-                        options.Add("size=" + m.Size.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                        List<string> options = ["nosuid", "nodev", "mode=1777"];
+                        if (m.Size > 0)
+                        {
+                            options.Add("size=" + m.Size.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                        }
+                        return (new OciMount(target, "tmpfs", "tmpfs", options), $"tmpfs\0{target}\0{m.Size}");
                     }
-                    return (new OciMount(target, "tmpfs", "tmpfs", options), $"tmpfs\0{target}\0{m.Size}");
-                }
                 default:
-                {
-                    // type=secret: the value is never part of the key; a missing optional secret is skipped (BuildKit).
-                    var keyPart = $"secret\0{target}\0{m.Id}\0{m.Env}";
-                    if (!opts.Secrets.TryGetValue(m.Id!, out var value))
                     {
-                        return m.Required ? throw At(run, $"RUN --mount=type=secret: secret {m.Id} not found") : (null, keyPart);
+                        // type=secret: the value is never part of the key; a missing optional secret is skipped (BuildKit).
+                        var keyPart = $"secret\0{target}\0{m.Id}\0{m.Env}";
+                        if (!opts.Secrets.TryGetValue(m.Id!, out var value))
+                        {
+                            return m.Required ? throw At(run, $"RUN --mount=type=secret: secret {m.Id} not found") : (null, keyPart);
+                        }
+                        if (target.Length == 0)
+                        {
+                            return (null, keyPart);
+                        }
+                        // On the exec root (a tmpfs), so the secret never touches persistent storage; removed after the step.
+                        var dir = Path.Combine(b._options.ExecRoot, "build-secrets", RandomHex(12));
+                        Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                        releases.Add(() =>
+                        {
+                            Directory.Delete(dir, recursive: true);
+                            return Task.CompletedTask;
+                        });
+                        var file = Path.Combine(dir, "secret");
+                        await using (var fs = new FileStream(file, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
+                        {
+                            await fs.WriteAsync(value, ct).ConfigureAwait(false);
+                        }
+                        File.SetUnixFileMode(file, (UnixFileMode)(m.Mode ?? 0b100_000_000));
+                        FileCopier.Lchown(file, m.Uid, m.Gid);
+                        return (new OciMount(target, "bind", file, ["rbind", "ro"]), keyPart);
                     }
-                    if (target.Length == 0)
-                    {
-                        return (null, keyPart);
-                    }
-                    // On the exec root (a tmpfs), so the secret never touches persistent storage; removed after the step.
-                    var dir = Path.Combine(b._options.ExecRoot, "build-secrets", RandomHex(12));
-                    Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-                    releases.Add(() =>
-                    {
-                        Directory.Delete(dir, recursive: true);
-                        return Task.CompletedTask;
-                    });
-                    var file = Path.Combine(dir, "secret");
-                    await using (var fs = new FileStream(file, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
-                    {
-                        await fs.WriteAsync(value, ct).ConfigureAwait(false);
-                    }
-                    File.SetUnixFileMode(file, (UnixFileMode)(m.Mode ?? 0b100_000_000));
-                    FileCopier.Lchown(file, m.Uid, m.Gid);
-                    return (new OciMount(target, "bind", file, ["rbind", "ro"]), keyPart);
-                }
             }
         }
     }

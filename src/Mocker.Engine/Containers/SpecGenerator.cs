@@ -447,7 +447,11 @@ public static class SpecGenerator
         }
         JsonObject Rule(string type, long? major, long? minor, string access) => new()
         {
-            ["allow"] = true, ["type"] = type, ["major"] = major, ["minor"] = minor, ["access"] = access,
+            ["allow"] = true,
+            ["type"] = type,
+            ["major"] = major,
+            ["minor"] = minor,
+            ["access"] = access,
         };
         return
         [

@@ -1,7 +1,7 @@
-using Xunit;
 using System.Runtime.CompilerServices;
 using Mocker.Engine.Build;
 using Mocker.Engine.Build.Parser;
+using Xunit;
 
 namespace Mocker.Engine.Tests.Build;
 

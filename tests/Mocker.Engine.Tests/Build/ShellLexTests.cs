@@ -1,5 +1,5 @@
-using Xunit;
 using Mocker.Engine.Build.Shell;
+using Xunit;
 
 namespace Mocker.Engine.Tests.Build;
 

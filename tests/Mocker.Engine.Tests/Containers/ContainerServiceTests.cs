@@ -87,7 +87,12 @@ public sealed class ContainerServiceTests(ITestOutputHelper output) : IAsyncLife
     {
         var created = await _svc.CreateAsync(null, new ContainerCreateRequest
         {
-            Image = "busybox", Cmd = ["cat"], OpenStdin = true, StdinOnce = true, AttachStdin = true, AttachStdout = true,
+            Image = "busybox",
+            Cmd = ["cat"],
+            OpenStdin = true,
+            StdinOnce = true,
+            AttachStdin = true,
+            AttachStdout = true,
         }, default);
         var session = await _svc.AttachAsync(created.Id, new AttachOptions(true, true, true, true, false), default);
         await session.WriteStdinAsync("from-stdin\n"u8.ToArray(), default);
@@ -104,7 +109,10 @@ public sealed class ContainerServiceTests(ITestOutputHelper output) : IAsyncLife
     {
         var created = await _svc.CreateAsync(null, new ContainerCreateRequest
         {
-            Image = "busybox", Cmd = ["sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo"], AttachStdout = true, HostConfig = new HostConfig { Init = true },
+            Image = "busybox",
+            Cmd = ["sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo"],
+            AttachStdout = true,
+            HostConfig = new HostConfig { Init = true },
         }, default);
         var session = await _svc.AttachAsync(created.Id, new AttachOptions(false, true, true, true, false), default);
         await _svc.StartAsync(created.Id, default);
@@ -177,7 +185,11 @@ public sealed class ContainerServiceTests(ITestOutputHelper output) : IAsyncLife
             var sw = Stopwatch.StartNew();
             var created = await _svc.CreateAsync(null, new ContainerCreateRequest
             {
-                Image = "busybox", Cmd = ["true"], AttachStdout = true, AttachStderr = true, HostConfig = new HostConfig { AutoRemove = true },
+                Image = "busybox",
+                Cmd = ["true"],
+                AttachStdout = true,
+                AttachStderr = true,
+                HostConfig = new HostConfig { AutoRemove = true },
             }, default);
             var session = await _svc.AttachAsync(created.Id, new AttachOptions(false, true, true, true, false), default);
             using var waiter = _svc.BeginWait(created.Id, "removed");

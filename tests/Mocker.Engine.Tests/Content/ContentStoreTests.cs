@@ -1,9 +1,9 @@
-using Xunit;
 using System.Text;
 using Mocker.Engine.Content;
 using Mocker.Engine.Errors;
 using Mocker.Engine.Images;
 using Mocker.Engine.Tests.Snapshots;
+using Xunit;
 
 namespace Mocker.Engine.Tests.Content;
 

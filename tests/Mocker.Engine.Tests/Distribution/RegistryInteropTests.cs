@@ -1,10 +1,10 @@
-using Mocker.Tests.Shared;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using Mocker.Api;
 using Mocker.Engine.Distribution;
 using Mocker.Engine.Errors;
 using Mocker.Engine.Tests.Snapshots;
+using Mocker.Tests.Shared;
 using Xunit;
 
 namespace Mocker.Engine.Tests.Distribution;

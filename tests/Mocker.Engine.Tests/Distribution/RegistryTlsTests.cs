@@ -1,4 +1,3 @@
-using Mocker.Tests.Shared;
 using System.Diagnostics;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
@@ -6,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Mocker.Engine.Distribution;
 using Mocker.Engine.Errors;
 using Mocker.Engine.Tests.Snapshots;
+using Mocker.Tests.Shared;
 using Xunit;
 
 namespace Mocker.Engine.Tests.Distribution;

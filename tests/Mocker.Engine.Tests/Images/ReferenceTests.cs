@@ -1,6 +1,6 @@
-using Xunit;
 using Mocker.Engine.Errors;
 using Mocker.Engine.Images;
+using Xunit;
 
 namespace Mocker.Engine.Tests.Images;
 
